@@ -1,0 +1,1 @@
+"""The REST API: one Powertools resolver behind API Gateway (and the local front end)."""

@@ -1,0 +1,1 @@
+"""Detection: normalise, dedup, damp flapping, correlate alerts into incidents, decide when to diagnose."""

@@ -1,0 +1,77 @@
+"""Small typed accessors shared by the parsers, so every error names its field."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import PayloadError
+
+_ZERO_TIME_PREFIX = "0001-01-01"
+
+
+def obj(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PayloadError(field, f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def lst(value: Any, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise PayloadError(field, f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def text(value: Any, field: str, required: bool = True, max_len: int = 4096) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise PayloadError(field, "expected a non-empty string" if required else "expected a string")
+    if len(value) > max_len:
+        raise PayloadError(field, f"longer than {max_len} characters")
+    return value
+
+
+def str_map(value: Any, field: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    m = obj(value, field)
+    out: dict[str, str] = {}
+    for k, v in m.items():
+        if isinstance(v, (dict, list)):
+            raise PayloadError(f"{field}.{k}", "expected a scalar value")
+        out[str(k)] = "" if v is None else str(v)
+    return out
+
+
+def when(value: Any, field: str, required: bool = False) -> datetime | None:
+    """An RFC 3339 / ISO 8601 time (or epoch seconds/milliseconds); Alertmanager's zero time is None."""
+    if value in (None, ""):
+        if required:
+            raise PayloadError(field, "missing timestamp")
+        return None
+    if isinstance(value, bool):
+        raise PayloadError(field, "expected a timestamp")
+    if isinstance(value, (int, float)):
+        secs = value / 1000 if value > 10_000_000_000 else value
+        return datetime.fromtimestamp(secs, tz=UTC)
+    if not isinstance(value, str):
+        raise PayloadError(field, "expected a timestamp string")
+    if value.startswith(_ZERO_TIME_PREFIX):
+        return None
+    s = value.strip().replace("Z", "+00:00")
+    # CloudWatch uses +0000 (no colon) in SNS notifications
+    if len(s) > 5 and s[-5] in "+-" and s[-4:].isdigit() and s[-3] != ":":
+        s = f"{s[:-2]}:{s[-2:]}"
+    try:
+        dt = datetime.fromisoformat(s)
+    except ValueError as exc:
+        raise PayloadError(field, f"not a timestamp: {value[:40]!r}") from exc
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def label_fingerprint(labels: dict[str, str]) -> str:
+    """A stable 16-hex key from a label set, for payloads that carry no fingerprint of their own."""
+    h = hashlib.sha256("\x1f".join(f"{k}\x1e{v}" for k, v in sorted(labels.items())).encode()).hexdigest()
+    return h[:16]

@@ -1,0 +1,178 @@
+"""The incident projection: the fold of its events, kept beside them for fast reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .alert import Severity
+from .diagnosis import Decision, Hypothesis
+from .events import EventType, StoredEvent
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    DIAGNOSING = "diagnosing"
+    ESCALATED = "escalated"
+    MONITORING = "monitoring"
+    MITIGATING = "mitigating"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+
+
+class AlertView(BaseModel):
+    key: str
+    source: str
+    name: str
+    service: str | None = None
+    service_label: str | None = None
+    status: str
+    severity: str
+    title: str = ""
+    starts_at: datetime | None = None
+    first_received_at: datetime
+    last_received_at: datetime
+    deliveries: int = 1
+    flapping: bool = False
+    reason: dict[str, Any] = Field(default_factory=dict)
+
+
+class IncidentState(BaseModel):
+    incident_id: str
+    version: int = 0
+    last_hash: str = ""
+    status: IncidentStatus = IncidentStatus.OPEN
+    scope: str = ""
+    title: str = ""
+    severity: str = Severity.MEDIUM.value
+    opened_at: datetime | None = None
+    first_alert_at: datetime | None = None
+    last_alert_at: datetime | None = None
+    updated_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    services: list[str] = Field(default_factory=list)
+    alerts: dict[str, AlertView] = Field(default_factory=dict)  # capped, see DetectionConfig
+    alert_deliveries: int = 0  # exact count of alert messages, repeats included
+    alerts_omitted: int = 0  # distinct alerts past the cap
+    hypotheses: dict[str, list[Hypothesis]] = Field(default_factory=dict)  # by agent
+    faults: list[dict[str, Any]] = Field(default_factory=list)
+    decision: Decision | None = None
+    decision_kind: str | None = None
+    escalation_level: int | None = None
+    escalation_open: bool = False
+    human: dict[str, Any] | None = None
+    confirmed_root_cause: dict[str, Any] | None = None
+    executions: int = 0
+
+    @property
+    def distinct_alerts(self) -> int:
+        return len(self.alerts) + self.alerts_omitted
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == IncidentStatus.RESOLVED
+
+
+def fold(incident_id: str, events: list[StoredEvent]) -> IncidentState:
+    state = IncidentState(incident_id=incident_id)
+    for event in events:
+        state = apply(state, event)
+    return state
+
+
+def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
+    """Return the state after `event` (a new object; the input is not modified)."""
+    s = state.model_copy(deep=True)
+    s.version = event.seq
+    s.last_hash = event.hash
+    s.updated_at = event.at
+    d = event.data
+    t = event.type
+    if t == EventType.INCIDENT_OPENED:
+        s.scope, s.title, s.severity = d["scope"], d["title"], d["severity"]
+        s.opened_at = event.at
+        s.first_alert_at = _dt(d["first_alert_at"])
+    elif t == EventType.ALERTS_ATTACHED:
+        s.alert_deliveries += d.get("deliveries", 0)
+        s.alerts_omitted += d.get("omitted", 0)
+        for a in d["alerts"]:
+            received = _dt(a["received_at"])
+            prior = s.alerts.get(a["key"])
+            if prior is not None:
+                prior.last_received_at, prior.status = received, a["status"]
+                prior.deliveries += 1
+                continue
+            s.alerts[a["key"]] = AlertView(
+                key=a["key"], source=a["source"], name=a["name"], service=a.get("service"),
+                service_label=a.get("service_label"), status=a["status"], severity=a["severity"],
+                title=a.get("title", ""), starts_at=_dt(a.get("starts_at")), first_received_at=received,
+                last_received_at=received, reason=a.get("reason") or {})
+            if a.get("service") and a["service"] not in s.services:
+                s.services.append(a["service"])
+            if Severity(a["severity"]).rank > Severity(s.severity).rank:
+                s.severity = a["severity"]
+            s.last_alert_at = max(filter(None, [s.last_alert_at, received]))
+    elif t == EventType.ALERTS_UPDATED:
+        s.alert_deliveries += d.get("deliveries", 0)
+        for c in d["changes"]:
+            view = s.alerts.get(c["key"])
+            if view is not None:
+                view.status, view.flapping = c["status"], c.get("flapping", False)
+                view.last_received_at = _dt(c["at"])
+    elif t == EventType.SEVERITY_CHANGED:
+        s.severity = d["severity"]
+    elif t == EventType.DIAGNOSIS_STARTED:
+        s.status = IncidentStatus.DIAGNOSING
+        s.executions += 1
+        s.hypotheses, s.faults = {}, []
+    elif t == EventType.HYPOTHESES_PROPOSED:
+        s.hypotheses[d["agent"]] = [Hypothesis.model_validate(h) for h in d["hypotheses"]]
+    elif t == EventType.AGENT_FAULTED:
+        s.faults.append(dict(d))
+    elif t == EventType.CONSENSUS_REACHED:
+        s.decision = Decision.model_validate(d["decision"])
+    elif t == EventType.DECISION_MADE:
+        s.decision_kind = d["kind"]
+        s.status = {"auto_remediate": IncidentStatus.MITIGATING, "monitor": IncidentStatus.MONITORING,
+                    "escalate": IncidentStatus.ESCALATED}[d["kind"]]
+    elif t == EventType.ESCALATION_SENT:
+        s.escalation_level, s.escalation_open = d["level"], True
+        s.status = IncidentStatus.ESCALATED
+    elif t == EventType.ESCALATION_UNANSWERED:
+        s.escalation_open = False
+    elif t in (EventType.HUMAN_APPROVED, EventType.HUMAN_REJECTED, EventType.HUMAN_REASSIGNED):
+        s.escalation_open = t == EventType.HUMAN_REASSIGNED
+        s.human = {"response": t.value.split(".")[1], **d, "at": event.at.isoformat()}
+        s.acknowledged_at = s.acknowledged_at or event.at
+    elif t == EventType.ACKNOWLEDGED:
+        s.acknowledged_at = s.acknowledged_at or event.at
+    elif t == EventType.ACTION_RUN:
+        s.status = IncidentStatus.MITIGATED
+        s.mitigated_at = s.mitigated_at or event.at
+    elif t == EventType.MONITORING_STARTED:
+        s.status = IncidentStatus.MONITORING
+    elif t == EventType.MITIGATED:
+        s.status = IncidentStatus.MITIGATED
+        s.mitigated_at = s.mitigated_at or event.at
+    elif t == EventType.RESOLVED:
+        s.status = IncidentStatus.RESOLVED
+        s.resolved_at = event.at
+        s.mitigated_at = s.mitigated_at or event.at
+        s.acknowledged_at = s.acknowledged_at or event.at
+        if d.get("category") or d.get("service"):
+            s.confirmed_root_cause = {"category": d.get("category"), "service": d.get("service"), "by": d["by"]}
+    elif t == EventType.REOPENED:
+        s.status = IncidentStatus.OPEN
+        s.resolved_at = None
+    return s
+
+
+def _dt(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

@@ -1,0 +1,189 @@
+"""The deployment described once: tables, streams, functions, event sources, state machine.
+
+Both the CDK app (`cdk/`) and the embedded local stack (`incident_commander.local`) build from
+these specs, and `tests/infrastructure/test_parity.py` proves the synthesised template and the
+local deployment agree. Plain dataclasses, no AWS imports: safe to load in any function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from . import names as n
+
+KeyType = Literal["S", "N"]
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: KeyType = "S"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    pk: Key
+    sk: Key | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    key: str
+    pk: Key
+    sk: Key | None = None
+    indexes: tuple[IndexSpec, ...] = ()
+    stream: Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES"] | None = None
+    ttl_attribute: str | None = None
+    global_table: bool = True  # replicated to the configured regions (TableV2 replicas)
+
+    def physical_name(self, stage: str) -> str:
+        return f"ic-{stage}-{self.key}"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """An environment value that points at a resource: resolved to a name or ARN at deploy time."""
+
+    kind: Literal["table", "stream", "state_machine", "bus", "queue", "secret"]
+    key: str
+    attr: Literal["name", "arn", "url"] = "name"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    key: str
+    code_dir: str  # relative to the repository root
+    handler: str = "handler.handler"
+    memory_mb: int = 512
+    timeout_s: int = 30
+    env: dict[str, str | Ref] = field(default_factory=dict)
+    description: str = ""
+
+    def physical_name(self, stage: str) -> str:
+        return f"ic-{stage}-{self.key.replace('_', '-')}"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    key: str
+    shards: int = 1
+
+    def physical_name(self, stage: str) -> str:
+        return f"ic-{stage}-{self.key}"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    key: str
+
+    def physical_name(self, stage: str) -> str:
+        return f"ic-{stage}-{self.key}"
+
+
+@dataclass(frozen=True)
+class StreamConsumerSpec:
+    """A Kinesis event source mapping with the defaults every stream consumer must carry."""
+
+    function: str
+    stream: str
+    on_failure_queue: str
+    batch_size: int = 500
+    max_batching_window_s: int = 1
+    parallelization_factor: int = 2
+    bisect_on_error: bool = True
+    max_record_age_s: int = 3600
+    retry_attempts: int = 3
+    report_batch_item_failures: bool = True
+    starting_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    key: str
+    asl_file: str  # relative to the repository root
+    # ASL placeholder (without ${}) -> function key; the only substitutions are ARNs
+    function_arns: dict[str, str] = field(default_factory=dict)
+
+    def physical_name(self, stage: str) -> str:
+        return f"ic-{stage}-{self.key}"
+
+
+# ------------------------------------------------------------------------------------------------
+_COMMON_ENV: dict[str, str | Ref] = {
+    n.ENV_EVENTS_TABLE: Ref("table", n.T_EVENTS),
+    n.ENV_INCIDENTS_TABLE: Ref("table", n.T_INCIDENTS),
+    n.ENV_CONTROL_TABLE: Ref("table", n.T_CONTROL),
+    "POWERTOOLS_METRICS_NAMESPACE": "IncidentCommander",
+}
+
+TABLES: dict[str, TableSpec] = {
+    n.T_EVENTS: TableSpec(n.T_EVENTS, Key(n.EVENTS_PK), Key(n.EVENTS_SK, "N"), stream="NEW_IMAGE",
+                          ttl_attribute=n.TTL_ATTRIBUTE),
+    n.T_INCIDENTS: TableSpec(
+        n.T_INCIDENTS, Key(n.INCIDENTS_PK),
+        indexes=(IndexSpec(n.INCIDENTS_LIST_INDEX, Key(n.INCIDENTS_LIST_PK), Key(n.INCIDENTS_LIST_SK)),),
+        ttl_attribute=n.TTL_ATTRIBUTE),
+    n.T_DETECTION: TableSpec(n.T_DETECTION, Key(n.PK), Key(n.SK), ttl_attribute=n.TTL_ATTRIBUTE),
+    n.T_CONTROL: TableSpec(n.T_CONTROL, Key(n.PK), Key(n.SK), ttl_attribute=n.TTL_ATTRIBUTE),
+    n.T_IDEMPOTENCY: TableSpec(n.T_IDEMPOTENCY, Key(n.IDEMPOTENCY_PK), ttl_attribute="expiration",
+                               global_table=False),
+}
+
+STREAMS: dict[str, StreamSpec] = {n.S_ALERTS: StreamSpec(n.S_ALERTS, shards=1)}
+QUEUES: dict[str, QueueSpec] = {n.Q_DETECTION_FAILURES: QueueSpec(n.Q_DETECTION_FAILURES)}
+
+
+def _diagnoser(key: str, name: str, description: str) -> FunctionSpec:
+    return FunctionSpec(key, f"functions/{key}", env={**_COMMON_ENV, n.ENV_DIAGNOSER: name,
+                                                       "POWERTOOLS_SERVICE_NAME": key},
+                        timeout_s=20, description=description)
+
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    n.F_API: FunctionSpec(
+        n.F_API, "functions/api", timeout_s=29, description="REST API: ingestion, incidents, decisions",
+        env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_API,
+             n.ENV_ALERT_STREAM: Ref("stream", n.S_ALERTS),
+             n.ENV_DETECTION_TABLE: Ref("table", n.T_DETECTION),
+             n.ENV_STATE_MACHINE_ARN: Ref("state_machine", n.SM_INCIDENT_RESPONSE, "arn"),
+             n.ENV_IDEMPOTENCY_TABLE: Ref("table", n.T_IDEMPOTENCY)}),
+    n.F_DETECTION: FunctionSpec(
+        n.F_DETECTION, "functions/detection", memory_mb=1024, timeout_s=60,
+        description="Kinesis consumer: normalise, dedup, correlate, open incidents, start workflows",
+        env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_DETECTION,
+             n.ENV_DETECTION_TABLE: Ref("table", n.T_DETECTION),
+             n.ENV_STATE_MACHINE_ARN: Ref("state_machine", n.SM_INCIDENT_RESPONSE, "arn")}),
+    n.F_DIAGNOSE_RULES: _diagnoser(n.F_DIAGNOSE_RULES, "rules", "Diagnoser: evidence rules"),
+    n.F_DIAGNOSE_TOPOLOGY: _diagnoser(n.F_DIAGNOSE_TOPOLOGY, "topology", "Diagnoser: topology localisation"),
+    n.F_CONSENSUS: FunctionSpec(n.F_CONSENSUS, "functions/consensus", description="Weighted consensus",
+                                env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_CONSENSUS}),
+    n.F_ESCALATION: FunctionSpec(n.F_ESCALATION, "functions/escalation",
+                                 description="Stores the task token and notifies the on-call level",
+                                 env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_ESCALATION}),
+    n.F_RECORDER: FunctionSpec(n.F_RECORDER, "functions/recorder",
+                               description="Records actions, monitoring and human outcomes",
+                               env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_RECORDER}),
+}
+
+STREAM_CONSUMERS: tuple[StreamConsumerSpec, ...] = (
+    StreamConsumerSpec(function=n.F_DETECTION, stream=n.S_ALERTS, on_failure_queue=n.Q_DETECTION_FAILURES),
+)
+
+STATE_MACHINE = StateMachineSpec(
+    n.SM_INCIDENT_RESPONSE, "state_machines/incident_response.asl.json",
+    function_arns={
+        "DiagnoseRulesFunctionArn": n.F_DIAGNOSE_RULES,
+        "DiagnoseTopologyFunctionArn": n.F_DIAGNOSE_TOPOLOGY,
+        "ConsensusFunctionArn": n.F_CONSENSUS,
+        "EscalationFunctionArn": n.F_ESCALATION,
+        "RecorderFunctionArn": n.F_RECORDER,
+    },
+)
+
+
+def repo_root() -> Path:
+    """The repository root (this file lives at layers/common/python/incident_commander/)."""
+    return Path(__file__).resolve().parents[4]

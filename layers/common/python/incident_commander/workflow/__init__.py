@@ -1,0 +1,1 @@
+"""The logic behind each task of the incident state machine (handlers stay thin)."""

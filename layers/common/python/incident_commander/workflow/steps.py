@@ -1,0 +1,173 @@
+"""One function per state-machine task. Inputs and outputs are small (ids, kinds, counts): the event
+store holds the data, so executions stay far below the 256 KB payload limit.
+
+Every append carries an idempotency key made of the execution name and the step, so a Retry that
+re-runs a task after it already wrote records nothing twice.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..consensus import decide
+from ..diagnosis import DiagnosisInput, get_diagnoser
+from ..models import Decision, DecisionKind, Vote
+from ..models.events import (
+    ActionRun,
+    AgentFaulted,
+    ConsensusReached,
+    DecisionMade,
+    DiagnosisStarted,
+    EscalationSent,
+    EscalationTimedOut,
+    EscalationUnanswered,
+    EventType,
+    HypothesesProposed,
+    MonitoringStarted,
+    NewEvent,
+)
+from ..models.incident import IncidentState
+from ..runtime import Deps
+from ..store.port import append_with_retry
+
+
+class IncidentMissing(LookupError):
+    pass
+
+
+def _state(deps: Deps, incident_id: str) -> IncidentState:
+    state = deps.events.get_state(incident_id)
+    if state is None:
+        raise IncidentMissing(f"incident {incident_id} does not exist")
+    return state
+
+
+def _append(deps: Deps, incident_id: str, events: list[NewEvent]) -> IncidentState | None:
+    _, state = append_with_retry(deps.events, incident_id, lambda _s: events)
+    return state
+
+
+def begin(deps: Deps, incident_id: str, execution: str, attempt: int = 1) -> dict[str, Any]:
+    state = _state(deps, incident_id)
+    tier = max((deps.topology().services[s].tier for s in state.services if s in deps.topology().services),
+               key=lambda t: {"critical": 3, "high": 2, "medium": 1, "low": 0}[t], default="medium")
+    _append(deps, incident_id, [NewEvent.of(
+        EventType.DIAGNOSIS_STARTED, DiagnosisStarted(execution=execution, alert_count=state.distinct_alerts),
+        deps.clock(), "agent:orchestrator", f"{execution}/begin")])
+    return {"severity": state.severity, "tier": tier, "alerts": state.distinct_alerts}
+
+
+def diagnose(deps: Deps, incident_id: str, diagnoser: str, execution: str) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    state = _state(deps, incident_id)
+    agent = get_diagnoser(diagnoser)
+    inp = DiagnosisInput.build(state, deps.topology())
+    hypotheses = agent.diagnose(inp)
+    ms = round((time.perf_counter() - t0) * 1000, 2)
+    note = f"considered {len(inp.observed)} of {state.distinct_alerts} alerts" if inp.sampled else ""
+    _append(deps, incident_id, [NewEvent.of(
+        EventType.HYPOTHESES_PROPOSED, HypothesesProposed(agent=diagnoser, hypotheses=hypotheses, duration_ms=ms,
+                                                          note=note),
+        deps.clock(), f"agent:{diagnoser}", f"{execution}/hypotheses/{diagnoser}")])
+    top = hypotheses[0] if hypotheses else None
+    return {"agent": diagnoser, "ok": True, "hypotheses": len(hypotheses),
+            "top": {"category": top.category.value, "service": top.service} if top else None}
+
+
+def consensus(deps: Deps, incident_id: str, branches: list[dict[str, Any]], execution: str,
+              tier: str | None = None) -> dict[str, Any]:
+    state = _state(deps, incident_id)
+    votes: list[Vote] = []
+    events: list[NewEvent] = []
+    at = deps.clock()
+    for b in branches:
+        agent = str(b.get("agent", "unknown"))
+        if not b.get("ok"):
+            reason = f"{b.get('error', 'error')}: {str(b.get('cause', ''))[:300]}"
+            votes.append(Vote(agent=agent, error=reason))
+            kind = "timeout" if "Timeout" in str(b.get("error")) else "error"
+            events.append(NewEvent.of(EventType.AGENT_FAULTED, AgentFaulted(agent=agent, reason=reason, kind=kind),
+                                      at, "agent:consensus", f"{execution}/fault/{agent}"))
+            continue
+        hyps = state.hypotheses.get(agent)
+        if hyps is None:
+            votes.append(Vote(agent=agent, error="reported success but recorded no hypotheses"))
+            continue
+        votes.append(Vote(agent=agent, hypotheses=hyps))
+    weights = deps.control.get_agent_weights() if deps.control is not None else {}
+    decision: Decision = decide(votes, deps.settings.consensus, weights, tier=tier, severity=state.severity)
+    root = decision.root_cause
+    events.append(NewEvent.of(EventType.CONSENSUS_REACHED, ConsensusReached(decision=decision), at,
+                              "agent:consensus", f"{execution}/consensus"))
+    events.append(NewEvent.of(EventType.DECISION_MADE, DecisionMade(
+        kind=decision.kind, confidence=decision.confidence, category=root.category if root else None,
+        service=root.service if root else None, reason=decision.reason, action=decision.action),
+        at, "agent:consensus", f"{execution}/decision"))
+    _append(deps, incident_id, events)
+    return {"kind": decision.kind.value, "confidence": decision.confidence, "action": decision.action}
+
+
+def remediate(deps: Deps, incident_id: str, execution: str, approved_by: str | None = None) -> dict[str, Any]:
+    """Run the decided action. Actions are recorded as dry runs until an executor is configured."""
+    state = _state(deps, incident_id)
+    d = state.decision
+    action = (d.action or (d.root_cause.action if d and d.root_cause else None)) if d else None
+    target = d.root_cause.service if d and d.root_cause else None
+    who = f" (approved by {approved_by})" if approved_by else ""
+    _append(deps, incident_id, [NewEvent.of(
+        EventType.ACTION_RUN, ActionRun(action=action, target=target, dry_run=True,
+                                        result=f"{action or 'no action'} on {target or 'n/a'} recorded as a dry run{who}"),
+        deps.clock(), approved_by or "agent:remediation", f"{execution}/remediate")])
+    return {"action": action, "target": target}
+
+
+def monitor(deps: Deps, incident_id: str, execution: str) -> dict[str, Any]:
+    state = _state(deps, incident_id)
+    reason = state.decision.reason if state.decision else "low-risk pattern"
+    _append(deps, incident_id, [NewEvent.of(EventType.MONITORING_STARTED, MonitoringStarted(reason=reason),
+                                            deps.clock(), "agent:orchestrator", f"{execution}/monitor")])
+    return {"monitoring": True}
+
+
+def plan_escalation(deps: Deps, incident_id: str, level: int) -> dict[str, Any]:
+    levels = deps.settings.escalation.levels
+    if level >= len(levels):
+        return {"level": level, "exhausted": True, "timeout_seconds": 1, "level_name": "none"}
+    lv = levels[level]
+    return {"level": level, "exhausted": False, "timeout_seconds": lv.timeout_seconds, "level_name": lv.name}
+
+
+def notify_escalation(deps: Deps, incident_id: str, level: int, token: str, execution: str) -> dict[str, Any]:
+    """Store the task token (the API answers with it) and tell the level's contacts."""
+    state = _state(deps, incident_id)
+    lv = deps.settings.escalation.levels[level]
+    deps.control.put_task_token(incident_id, token, level, lv.name)
+    reason = state.decision.reason if state.decision else "needs a human"
+    _append(deps, incident_id, [NewEvent.of(
+        EventType.ESCALATION_SENT, EscalationSent(level=level, level_name=lv.name, contacts=lv.contacts,
+                                                  timeout_seconds=lv.timeout_seconds, reason=reason),
+        deps.clock(), "agent:escalation", f"{execution}/escalation/{level}")])
+    return {"notified": lv.contacts}
+
+
+def escalation_timed_out(deps: Deps, incident_id: str, level: int, execution: str) -> dict[str, Any]:
+    _state(deps, incident_id)
+    levels = deps.settings.escalation.levels
+    name = levels[level].name if level < len(levels) else str(level)
+    _append(deps, incident_id, [NewEvent.of(EventType.ESCALATION_TIMED_OUT,
+                                            EscalationTimedOut(level=level, level_name=name), deps.clock(),
+                                            "agent:escalation", f"{execution}/timeout/{level}")])
+    return {"level": level + 1}
+
+
+def escalation_unanswered(deps: Deps, incident_id: str, levels_tried: int, execution: str) -> dict[str, Any]:
+    _state(deps, incident_id)
+    _append(deps, incident_id, [NewEvent.of(EventType.ESCALATION_UNANSWERED,
+                                            EscalationUnanswered(levels_tried=levels_tried), deps.clock(),
+                                            "agent:escalation", f"{execution}/unanswered")])
+    return {"unanswered": True}
+
+
+def decision_kind(state: IncidentState) -> DecisionKind | None:
+    return DecisionKind(state.decision_kind) if state.decision_kind else None
