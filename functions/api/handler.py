@@ -3,7 +3,6 @@
 import os
 
 from aws_lambda_powertools import Logger
-
 from incident_commander import names
 from incident_commander.adapters.kinesis import AlertStreamWriter
 from incident_commander.api.app import build_app

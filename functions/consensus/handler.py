@@ -1,7 +1,6 @@
 """Consensus agent: weighs the diagnosers' votes and records the decision."""
 
 from aws_lambda_powertools import Logger
-
 from incident_commander.runtime import Deps
 from incident_commander.workflow import steps
 

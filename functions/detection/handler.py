@@ -4,7 +4,6 @@ Also takes scheduled ticks (EventBridge) that start incidents whose settle time 
 """
 
 from aws_lambda_powertools import Logger
-
 from incident_commander.adapters.detection_store import DynamoCheckpoints
 from incident_commander.detection.service import build_engine, on_kinesis, on_tick
 from incident_commander.runtime import Deps

@@ -3,7 +3,6 @@
 import os
 
 from aws_lambda_powertools import Logger
-
 from incident_commander import names
 from incident_commander.runtime import Deps
 from incident_commander.workflow import steps

@@ -1,7 +1,6 @@
 """Escalation agent: plans the next on-call level; stores the task token and notifies it."""
 
 from aws_lambda_powertools import Logger
-
 from incident_commander.runtime import Deps
 from incident_commander.workflow import steps
 

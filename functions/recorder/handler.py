@@ -1,7 +1,6 @@
 """Recorder: the workflow's own timeline entries (diagnosis begun, action run, monitoring, timeouts)."""
 
 from aws_lambda_powertools import Logger
-
 from incident_commander.runtime import Deps
 from incident_commander.workflow import steps
 

@@ -52,7 +52,8 @@ class DetectionConfig(BaseModel):
     settle_max_seconds: int = Field(300, ge=0, description="...or at the latest this long after opening")
     open_min_alerts: int = Field(1, ge=1, description="open an incident only after N alerts")
     open_min_seconds: int = Field(0, ge=0, description="...or once its first alert has lasted M seconds")
-    severity_floor: Literal["info", "low", "medium", "high", "critical"] = "info"
+    severity_floor: Literal["info", "low", "medium", "high", "critical"] = Field(
+        "low", description="alerts below this severity are recorded as noise (heartbeats, info)")
     flap_window_seconds: int = Field(900, ge=0)
     flap_threshold: int = Field(3, ge=2, description="state changes inside the window that make an alert flapping")
     max_alerts_recorded: int = Field(500, ge=10, description="alerts kept per incident in the timeline; counts stay exact")

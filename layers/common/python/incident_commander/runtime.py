@@ -71,7 +71,9 @@ class Deps:
         control = ControlStore(env[n.ENV_CONTROL_TABLE])
         deps = cls(settings=settings,
                    events=DynamoEventStore(env[n.ENV_EVENTS_TABLE], env[n.ENV_INCIDENTS_TABLE]),
-                   topology=TopologyCache(control.get_topology_yaml), control=control,
+                   topology=TopologyCache(control.get_topology_yaml,
+                                          float(env.get("IC_TOPOLOGY_TTL_SECONDS", TOPOLOGY_TTL_SECONDS))),
+                   control=control,
                    clock=SHARED if env.get("IC_CLOCK") == "virtual" else system_clock)
         if env.get(n.ENV_DETECTION_TABLE):
             from .adapters.detection_store import DynamoDetectionStore

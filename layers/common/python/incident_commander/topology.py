@@ -196,6 +196,28 @@ class Topology(BaseModel):
             frontier = nxt
         return []
 
+    @cached_property
+    def _components(self) -> dict[str, str]:
+        """service -> the name of its weakly connected component (its alphabetically first member)."""
+        parent = {s: s for s in self.services}
+
+        def find(x: str) -> str:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for s, spec in self.services.items():
+            for d in spec.depends_on:
+                a, b = find(s), find(d)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+        return {s: find(s) for s in self.services}
+
+    def component(self, service: str) -> str | None:
+        """Services that can share a root cause live in one component; alerts correlate within it."""
+        return self._components.get(service)
+
     def tier_weight(self, service: str | None) -> float:
         svc = self.services.get(service or "")
         return TIER_WEIGHT[svc.tier] if svc else TIER_WEIGHT["medium"]

@@ -82,7 +82,7 @@ def build_app(deps: Callable[[], Deps]) -> APIGatewayRestResolver:
         epoch_ms = app.current_event.request_context.request_time_epoch
         received = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC) if epoch_ms else now()
         d = deps()
-        return _json(202, accept(source, body(), received, d.extras["stream_writer"]))
+        return _json(202, accept(source, body(), received, d.extras["stream_writer"], d.topology()))
 
     # --- incidents -------------------------------------------------------------------------------
     @app.get("/incidents")
@@ -140,7 +140,7 @@ def build_app(deps: Callable[[], Deps]) -> APIGatewayRestResolver:
         pending = d.control.get_task_token(incident_id)
         if pending is None:
             raise ApiError(409, f"incident {incident_id} has no escalation waiting for an answer",
-                           status=s.status.value)
+                           incident_status=s.status.value)
         level = int(pending["level"])
         next_level = b.get("level", level + 1)
         if choice == "reassign" and (not isinstance(next_level, int) or next_level < 0):

@@ -57,6 +57,14 @@ class _Pending:
     at: datetime | None = None
 
 
+def correlation_scope(alert: Alert, topo: Topology) -> str:
+    """Alerts on services of one topology component correlate across sources and clusters; others
+    correlate within their source's own scope (cluster, account and region)."""
+    service, _ = topo.resolve_hints(alert.service_hints)
+    component = topo.component(service) if service else None
+    return f"topology:{component}" if component else alert.scope
+
+
 def incident_id_for(alert: Alert) -> str:
     digest = hashlib.sha256(f"{alert.scope}|{alert.source}|{alert.key}|{alert.received_at.isoformat()}".encode())
     return f"inc-{alert.received_at:%Y%m%d-%H%M%S}-{digest.hexdigest()[:8]}"
@@ -79,10 +87,10 @@ class DetectionEngine:
     def process(self, alerts: Iterable[Alert], batch_id: str) -> BatchResult:
         result = BatchResult()
         by_scope: dict[str, list[Alert]] = defaultdict(list)
-        for a in alerts:
-            by_scope[a.scope].append(a)
-            result.alerts_in += 1
         topo = self.topology()
+        for a in alerts:
+            by_scope[correlation_scope(a, topo)].append(a)
+            result.alerts_in += 1
         for scope, scope_alerts in by_scope.items():
             self._process_scope(scope, scope_alerts, batch_id, topo, result)
         return result
@@ -153,7 +161,7 @@ class DetectionEngine:
             if not inc.opened:
                 if len(inc.held) < self.cfg.max_alerts_recorded:
                     inc.held.append(ref.model_dump(mode="json"))
-                self._maybe_open(inc, state.clock, a, p)
+                self._maybe_open(inc, state.clock, scope, a, p)
             elif inc.recorded < self.cfg.max_alerts_recorded:
                 p.attached.append(ref)
                 inc.recorded += 1
@@ -193,14 +201,14 @@ class DetectionEngine:
             pending[inc.id].changes.append(AlertChange(key=a.key, status=a.status.value, at=a.received_at,
                                                        flapping=rec.flapping))
 
-    def _maybe_open(self, inc: OpenIncident, clock: datetime | None, a: Alert, p: _Pending) -> None:
+    def _maybe_open(self, inc: OpenIncident, clock: datetime | None, scope: str, a: Alert, p: _Pending) -> None:
         aged = self.cfg.open_min_seconds > 0 and clock is not None and \
             (clock - inc.first_at).total_seconds() >= self.cfg.open_min_seconds
         if inc.distinct < self.cfg.open_min_alerts and not aged:
             return
         inc.opened = True
         first = AlertRef.model_validate(inc.held[0])
-        p.opened = IncidentOpened(scope=a.scope, title=f"{first.name} on {first.service or first.service_label or a.scope}",
+        p.opened = IncidentOpened(scope=scope, title=f"{first.name} on {first.service or first.service_label or scope}",
                                   severity=a.severity.value, first_alert_at=inc.first_at)
         p.attached.extend(AlertRef.model_validate(h) for h in inc.held)
         inc.recorded = len(inc.held)

@@ -57,7 +57,7 @@ class LayeredEnviron(MutableMapping[str, str]):
 
 def install() -> None:
     if not isinstance(os.environ, LayeredEnviron):
-        os.environ = LayeredEnviron(os.environ)  # type: ignore[assignment]
+        os.environ = LayeredEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003 - wraps, keeps all
 
 
 @contextlib.contextmanager
