@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from incident_commander import names as n
 from incident_commander import wiring as w
 

@@ -9,8 +9,8 @@ import json
 from datetime import timedelta
 
 import pytest
-
 from incident_commander import names as n
+
 from tests.helpers import TOPOLOGY, am_alert, am_body, play
 
 pytestmark = pytest.mark.workflow

@@ -1,5 +1,4 @@
 import pytest
-
 from incident_commander.config import ConfigError, Settings
 
 

@@ -13,6 +13,7 @@ from incident_commander.detection.ports import InMemoryCheckpoints, InMemoryDete
 from incident_commander.ingest import parse
 from incident_commander.store.memory import InMemoryEventStore
 from incident_commander.topology import Topology
+
 from tests.helpers import TOPOLOGY, am_alert, am_body
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
 from incident_commander.models.events import EventType, IncidentOpened, MonitoringStarted, NewEvent
 from incident_commander.store.hashing import event_hash
 from incident_commander.store.integrity import verify_chain

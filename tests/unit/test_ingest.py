@@ -7,9 +7,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-
 from incident_commander.ingest import PARSERS, PayloadError, UnknownSourceError, parse
 from incident_commander.models import AlertStatus, Severity
+
 from tests.conftest import SHARED, load_event
 
 NOW = datetime(2026, 3, 2, 10, 20, tzinfo=UTC)
