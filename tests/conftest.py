@@ -10,7 +10,19 @@ from typing import Any
 import pytest
 
 EVENTS = Path(__file__).parent / "events"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+import os
+
+
+def _shared() -> Path:
+    """The read-only shared folder (eval sets, payloads): $IC_SHARED, else beside the repository."""
+    candidates = [os.environ.get("IC_SHARED"), Path(__file__).resolve().parents[2] / "shared", "/work/shared"]
+    for c in candidates:
+        if c and Path(c).is_dir():
+            return Path(c)
+    return Path(__file__).resolve().parents[2] / "shared"
+
+
+SHARED = _shared()
 
 
 def load_event(name: str) -> Any:
