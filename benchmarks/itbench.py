@@ -9,6 +9,7 @@ prints the scorer's JSON. Exit status is the scorer's.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_EVAL = next((Path(c) / "eval" for c in (__import__("os").environ.get("IC_SHARED"), ROOT.parent / "shared",
+DEFAULT_EVAL = next((Path(c) / "eval" for c in (os.environ.get("IC_SHARED"), ROOT.parent / "shared",
                                                   "/work/shared") if c and (Path(c) / "eval").is_dir()),
                     ROOT.parent / "shared" / "eval")
 

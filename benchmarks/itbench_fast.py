@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,7 @@ from incident_commander.store.memory import InMemoryEventStore
 from incident_commander.workflow import steps
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_EVAL = next((Path(c) / "eval" for c in (__import__("os").environ.get("IC_SHARED"), ROOT.parent / "shared",
+DEFAULT_EVAL = next((Path(c) / "eval" for c in (os.environ.get("IC_SHARED"), ROOT.parent / "shared",
                                                   "/work/shared") if c and (Path(c) / "eval").is_dir()),
                     ROOT.parent / "shared" / "eval")
 DIAGNOSERS = ("rules", "topology")
