@@ -70,6 +70,16 @@ S_ALERTS: Final = "alerts"
 Q_DETECTION_FAILURES: Final = "detection-failures"
 BUS_INCIDENTS: Final = "incidents"
 SM_INCIDENT_RESPONSE: Final = "incident-response"
+SECRET_WEBHOOK_TOKENS: Final = "webhook-tokens"  # Secrets Manager, JSON {source: token}
+C_MEMORY: Final = "memory"  # OpenSearch Serverless vector collection (AWS only)
+
+# --- CloudWatch metrics (namespace = POWERTOOLS_METRICS_NAMESPACE); the CDK dashboard and alarms read them
+METRICS_NAMESPACE: Final = "IncidentCommander"
+METRIC_ALERTS_RECEIVED: Final = "AlertsReceived"  # count, per accepted alert
+METRIC_INCIDENTS_OPENED: Final = "IncidentsOpened"  # count
+METRIC_DECISIONS: Final = "Decisions"  # count, dimension "decision" = auto_remediate | monitor | escalate
+METRIC_MTTR_SECONDS: Final = "MttrSeconds"  # one value per resolved incident
+METRIC_CIRCUIT_OPEN: Final = "CircuitOpen"  # 1 while open, 0 when closed; dimension "dependency" (e.g. bedrock)
 
 # Source names accepted on POST /alerts/{source} and in replay files.
 SOURCES: Final = ("alertmanager", "grafana", "cloudwatch", "sns", "pagerduty", "opsgenie", "datadog")

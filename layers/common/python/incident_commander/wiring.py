@@ -47,9 +47,13 @@ class TableSpec:
 class Ref:
     """An environment value that points at a resource: resolved to a name or ARN at deploy time."""
 
-    kind: Literal["table", "stream", "state_machine", "bus", "queue", "secret"]
+    kind: Literal["table", "stream", "state_machine", "bus", "queue", "secret", "collection"]
     key: str
-    attr: Literal["name", "arn", "url"] = "name"
+    attr: Literal["name", "arn", "url", "endpoint"] = "name"
+    # What the function may do with it (AWS only; the CDK app grants exactly this). Empty = the kind's
+    # default: table read_write, stream write, state_machine start, queue send, secret read, bus put,
+    # collection read_write. Others: table read|write, stream read, state_machine respond|describe.
+    access: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class FunctionSpec:
     timeout_s: int = 30
     env: dict[str, str | Ref] = field(default_factory=dict)
     description: str = ""
+    # AWS only: an EventBridge schedule expression that invokes the function (locally the player ticks)
+    schedule: str | None = None
 
     def physical_name(self, stage: str) -> str:
         return f"ic-{stage}-{self.key.replace('_', '-')}"
@@ -101,6 +107,27 @@ class StreamConsumerSpec:
 
 
 @dataclass(frozen=True)
+class SecretSpec:
+    """A Secrets Manager secret (AWS only): its value is a JSON object the operator fills in."""
+
+    key: str
+    description: str = ""
+
+    def physical_name(self, stage: str) -> str:
+        return f"ic-{stage}-{self.key}"
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """An OpenSearch Serverless vector collection (AWS only; locally the embedded memory stands in)."""
+
+    key: str
+
+    def physical_name(self, stage: str) -> str:
+        return f"ic-{stage}-{self.key}"  # 3-32 characters: a-z, 0-9 and '-'
+
+
+@dataclass(frozen=True)
 class StateMachineSpec:
     key: str
     asl_file: str  # relative to the repository root
@@ -134,6 +161,9 @@ TABLES: dict[str, TableSpec] = {
 
 STREAMS: dict[str, StreamSpec] = {n.S_ALERTS: StreamSpec(n.S_ALERTS, shards=1)}
 QUEUES: dict[str, QueueSpec] = {n.Q_DETECTION_FAILURES: QueueSpec(n.Q_DETECTION_FAILURES)}
+SECRETS: dict[str, SecretSpec] = {n.SECRET_WEBHOOK_TOKENS: SecretSpec(
+    n.SECRET_WEBHOOK_TOKENS, "Per-source webhook tokens for POST /alerts/{source}: {source: token}")}
+COLLECTIONS: dict[str, CollectionSpec] = {n.C_MEMORY: CollectionSpec(n.C_MEMORY)}
 
 
 def _diagnoser(key: str, name: str, description: str) -> FunctionSpec:
@@ -148,11 +178,13 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_API,
              n.ENV_ALERT_STREAM: Ref("stream", n.S_ALERTS),
              n.ENV_DETECTION_TABLE: Ref("table", n.T_DETECTION),
-             n.ENV_STATE_MACHINE_ARN: Ref("state_machine", n.SM_INCIDENT_RESPONSE, "arn"),
+             n.ENV_STATE_MACHINE_ARN: Ref("state_machine", n.SM_INCIDENT_RESPONSE, "arn",
+                                          access=("respond", "describe")),
              n.ENV_IDEMPOTENCY_TABLE: Ref("table", n.T_IDEMPOTENCY)}),
     n.F_DETECTION: FunctionSpec(
         n.F_DETECTION, "functions/detection", memory_mb=1024, timeout_s=60,
         description="Kinesis consumer: normalise, dedup, correlate, open incidents, start workflows",
+        schedule="rate(1 minute)",  # ticks start incidents that settled while no alert arrived
         env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_DETECTION,
              n.ENV_DETECTION_TABLE: Ref("table", n.T_DETECTION),
              n.ENV_STATE_MACHINE_ARN: Ref("state_machine", n.SM_INCIDENT_RESPONSE, "arn")}),
