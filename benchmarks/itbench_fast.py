@@ -38,8 +38,11 @@ DIAGNOSERS = ("rules", "topology")
 
 
 class FakeControl:
-    def get_agent_weights(self) -> dict[str, float]:
+    def get_agent_records(self) -> dict[str, Any]:
         return {}
+
+    def update_agent_record(self, agent: str, change: Any) -> None:
+        pass
 
     def put_task_token(self, *a: Any) -> None:
         pass

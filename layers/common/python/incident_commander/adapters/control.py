@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -56,12 +55,35 @@ class ControlStore:
         except self.ddb.exceptions.ConditionalCheckFailedException as exc:
             raise TokenConflict(f"{incident_id}: the escalation was already answered or has moved on") from exc
 
-    # --- agent track records -------------------------------------------------------------------
-    def get_agent_weights(self) -> dict[str, float]:
-        r = self.ddb.get_item(TableName=self.table, Key=self._key("AGENTS", "weights"))
-        return json.loads(r["Item"]["weights"]["S"]) if "Item" in r else {}
+    # --- agent track records ------------------------------------------------------------------
+    def get_agent_records(self) -> dict[str, Any]:
+        """agent -> consensus.track_record.AgentRecord (one item per agent: AGENT / name)."""
+        from ..consensus.track_record import AgentRecord
 
-    def put_agent_weights(self, weights: dict[str, float]) -> None:
-        self.ddb.put_item(TableName=self.table, Item={**self._key("AGENTS", "weights"),
-                                                      "weights": {"S": json.dumps(weights, sort_keys=True)},
-                                                      "updated_at": {"N": str(int(time.time()))}})
+        r = self.ddb.query(TableName=self.table, KeyConditionExpression="#pk = :p",
+                           ExpressionAttributeNames={"#pk": n.PK}, ExpressionAttributeValues={":p": {"S": "AGENT"}})
+        return {i[n.SK]["S"]: AgentRecord.model_validate_json(i["record"]["S"]) for i in r.get("Items", [])}
+
+    def update_agent_record(self, agent: str, change: Any, attempts: int = 8) -> None:
+        """Read-modify-write one agent's record under a version condition (no lost update)."""
+        from ..consensus.track_record import AgentRecord
+
+        for _ in range(attempts):
+            r = self.ddb.get_item(TableName=self.table, Key=self._key("AGENT", agent), ConsistentRead=True)
+            item = r.get("Item")
+            current = AgentRecord.model_validate_json(item["record"]["S"]) if item else AgentRecord()
+            version = int(item["version"]["N"]) if item else 0
+            new = change(current)
+            kwargs: dict[str, Any] = {"TableName": self.table, "Item": {
+                **self._key("AGENT", agent), "record": {"S": new.model_dump_json()},
+                "version": {"N": str(version + 1)}, "updated_at": {"N": str(int(time.time()))}}}
+            if item:
+                kwargs.update(ConditionExpression="version = :v", ExpressionAttributeValues={":v": {"N": str(version)}})
+            else:
+                kwargs.update(ConditionExpression="attribute_not_exists(#pk)", ExpressionAttributeNames={"#pk": n.PK})
+            try:
+                self.ddb.put_item(**kwargs)
+                return
+            except self.ddb.exceptions.ConditionalCheckFailedException:
+                continue
+        raise RuntimeError(f"could not update the track record of {agent}: too much contention")

@@ -1,5 +1,7 @@
-"""Weighted consensus over the diagnosers' votes, and the policy that turns it into a decision."""
+"""Weighted, Byzantine-tolerant consensus over the diagnosers' votes, and the decision policy."""
 
-from .engine import decide
+from .engine import Ballot, decide
+from .track_record import AgentRecord
+from .validate import Universe
 
-__all__ = ["decide"]
+__all__ = ["AgentRecord", "Ballot", "Universe", "decide"]

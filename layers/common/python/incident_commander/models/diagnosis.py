@@ -63,6 +63,8 @@ class WeightedVote(BaseModel):
     service: str | None = None
     confidence: float = 0.0
     excluded: str | None = None  # why the vote was not counted
+    fault: str | None = None  # failed | malformed | out_of_bounds | self_contradictory | fabricated_evidence | outlier
+    outlier: bool = False  # counted, but its top choice went against a supermajority
 
 
 class Decision(BaseModel):
@@ -71,6 +73,7 @@ class Decision(BaseModel):
     root_cause: Hypothesis | None = None
     ranked: list[Hypothesis] = Field(default_factory=list, max_length=10)
     margin: float = 0.0
+    agreement: float = 0.0  # share of the healthy vote weight whose top choice is the root cause
     reason: str
     action: str | None = None
     votes: list[WeightedVote] = Field(default_factory=list)

@@ -86,8 +86,12 @@ def fold(incident_id: str, events: list[StoredEvent]) -> IncidentState:
 
 
 def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
-    """Return the state after `event` (a new object; the input is not modified)."""
-    s = state.model_copy(deep=True)
+    """Return the state after `event` (a new object; the input is not modified).
+
+    Copy-on-write: the state is copied shallowly and only the containers an event changes are
+    copied, so folding stays cheap for incidents holding hundreds of alerts.
+    """
+    s = state.model_copy()
     s.version = event.seq
     s.last_hash = event.hash
     s.updated_at = event.at
@@ -100,12 +104,14 @@ def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
     elif t == EventType.ALERTS_ATTACHED:
         s.alert_deliveries += d.get("deliveries", 0)
         s.alerts_omitted += d.get("omitted", 0)
+        if d["alerts"]:
+            s.alerts, s.services = dict(s.alerts), list(s.services)
         for a in d["alerts"]:
             received = _dt(a["received_at"])
             prior = s.alerts.get(a["key"])
             if prior is not None:
-                prior.last_received_at, prior.status = received, a["status"]
-                prior.deliveries += 1
+                s.alerts[a["key"]] = prior.model_copy(update={"last_received_at": received, "status": a["status"],
+                                                              "deliveries": prior.deliveries + 1})
                 continue
             s.alerts[a["key"]] = AlertView(
                 key=a["key"], source=a["source"], name=a["name"], service=a.get("service"),
@@ -119,11 +125,12 @@ def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
             s.last_alert_at = max(filter(None, [s.last_alert_at, received]))
     elif t == EventType.ALERTS_UPDATED:
         s.alert_deliveries += d.get("deliveries", 0)
+        s.alerts = dict(s.alerts)
         for c in d["changes"]:
             view = s.alerts.get(c["key"])
             if view is not None:
-                view.status, view.flapping = c["status"], c.get("flapping", False)
-                view.last_received_at = _dt(c["at"])
+                s.alerts[c["key"]] = view.model_copy(update={"status": c["status"], "flapping": c.get("flapping", False),
+                                                             "last_received_at": _dt(c["at"])})
     elif t == EventType.SEVERITY_CHANGED:
         s.severity = d["severity"]
     elif t == EventType.DIAGNOSIS_STARTED:
@@ -131,9 +138,9 @@ def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
         s.executions += 1
         s.hypotheses, s.faults = {}, []
     elif t == EventType.HYPOTHESES_PROPOSED:
-        s.hypotheses[d["agent"]] = [Hypothesis.model_validate(h) for h in d["hypotheses"]]
+        s.hypotheses = {**s.hypotheses, d["agent"]: [Hypothesis.model_validate(h) for h in d["hypotheses"]]}
     elif t == EventType.AGENT_FAULTED:
-        s.faults.append(dict(d))
+        s.faults = [*s.faults, dict(d)]
     elif t == EventType.CONSENSUS_REACHED:
         s.decision = Decision.model_validate(d["decision"])
     elif t == EventType.DECISION_MADE:

@@ -20,7 +20,7 @@ class InMemoryEventStore(EventStore):
 
     def get_state(self, incident_id: str) -> IncidentState | None:
         s = self.states.get(incident_id)
-        return s.model_copy(deep=True) if s else None
+        return s.model_copy() if s else None  # states are copy-on-write (models.incident.apply)
 
     def read_items(self, incident_id: str) -> list[dict[str, Any]]:
         return [dict(i) for i in self.items.get(incident_id, [])]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..consensus import decide
+from ..consensus import Ballot, Universe, decide
+from ..consensus.track_record import with_vote
 from ..diagnosis import DiagnosisInput, get_diagnoser
-from ..models import Decision, DecisionKind, Vote
+from ..models import Decision, DecisionKind
 from ..models.events import (
     ActionRun,
     AgentFaulted,
@@ -77,26 +78,33 @@ def diagnose(deps: Deps, incident_id: str, diagnoser: str, execution: str) -> di
 
 def consensus(deps: Deps, incident_id: str, branches: list[dict[str, Any]], execution: str,
               tier: str | None = None) -> dict[str, Any]:
+    """Weigh the recorded votes. Failed, excluded and outlying agents are recorded as faults."""
     state = _state(deps, incident_id)
-    votes: list[Vote] = []
-    events: list[NewEvent] = []
     at = deps.clock()
-    for b in branches:
-        agent = str(b.get("agent", "unknown"))
+    ballots: list[Ballot] = []
+    reported = {str(b.get("agent", "unknown")): b for b in branches}
+    for agent, b in reported.items():
         if not b.get("ok"):
-            reason = f"{b.get('error', 'error')}: {str(b.get('cause', ''))[:300]}"
-            votes.append(Vote(agent=agent, error=reason))
-            kind = "timeout" if "Timeout" in str(b.get("error")) else "error"
-            events.append(NewEvent.of(EventType.AGENT_FAULTED, AgentFaulted(agent=agent, reason=reason, kind=kind),
-                                      at, "agent:consensus", f"{execution}/fault/{agent}"))
-            continue
-        hyps = state.hypotheses.get(agent)
-        if hyps is None:
-            votes.append(Vote(agent=agent, error="reported success but recorded no hypotheses"))
-            continue
-        votes.append(Vote(agent=agent, hypotheses=hyps))
-    weights = deps.control.get_agent_weights() if deps.control is not None else {}
-    decision: Decision = decide(votes, deps.settings.consensus, weights, tier=tier, severity=state.severity)
+            ballots.append(Ballot(agent, error=f"{b.get('error', 'error')}: {str(b.get('cause', ''))[:300]}"))
+        elif agent not in state.hypotheses:
+            ballots.append(Ballot(agent, error="reported success but recorded no hypotheses"))
+        else:
+            ballots.append(Ballot(agent, [h.model_dump() for h in state.hypotheses[agent]]))
+    topo = deps.topology()
+    universe = Universe.of(state.alerts, set(topo.services) | set(state.services))
+    records = deps.control.get_agent_records() if deps.control is not None else {}
+    resolved = sum(1 for a in state.alerts.values() if a.status == "resolved")
+    decision: Decision = decide(ballots, deps.settings.consensus, universe, records, tier=tier,
+                                severity=state.severity, resolved_ratio=resolved / max(1, len(state.alerts)))
+    events: list[NewEvent] = []
+    for v in decision.votes:
+        if v.fault:
+            reason = v.excluded or f"voted {v.category}@{v.service} against a supermajority"
+            kind = {"failed": "error", "outlier": "outlier"}.get(v.fault, "byzantine")
+            if v.fault == "failed" and "Timeout" in reason:
+                kind = "timeout"
+            events.append(NewEvent.of(EventType.AGENT_FAULTED, AgentFaulted(agent=v.agent, reason=reason, kind=kind),
+                                      at, "agent:consensus", f"{execution}/fault/{v.agent}"))
     root = decision.root_cause
     events.append(NewEvent.of(EventType.CONSENSUS_REACHED, ConsensusReached(decision=decision), at,
                               "agent:consensus", f"{execution}/consensus"))
@@ -105,6 +113,10 @@ def consensus(deps: Deps, incident_id: str, branches: list[dict[str, Any]], exec
         service=root.service if root else None, reason=decision.reason, action=decision.action),
         at, "agent:consensus", f"{execution}/decision"))
     _append(deps, incident_id, events)
+    if deps.control is not None:
+        for v in decision.votes:
+            if v.excluded is None:
+                deps.control.update_agent_record(v.agent, lambda r, o=v.outlier: with_vote(r, o))
     return {"kind": decision.kind.value, "confidence": decision.confidence, "action": decision.action}
 
 
