@@ -17,7 +17,8 @@ class Symptom(StrEnum):
     LATENCY = "latency"  # slow responses, timeouts
     NO_TRAFFIC = "no_traffic"  # starvation: nothing arrives (callers or the path to it are broken)
     CRASHLOOP = "crashloop"  # restarts, crash loops, failed pods
-    NOT_READY = "not_ready"  # pods not ready, container waiting, rollout stuck, probes failing
+    WAITING = "waiting"  # containers that cannot start: image pull errors, bad config, create errors
+    NOT_READY = "not_ready"  # pods not ready, rollout stuck, probes failing
     OOM = "oom"  # out-of-memory kills
     MEMORY = "memory"  # memory pressure / leak
     CPU = "cpu"  # CPU saturation / throttling
@@ -40,8 +41,10 @@ class Symptom(StrEnum):
 _RULES: list[tuple[Symptom, str]] = [
     (Symptom.OOM, r"oom|outofmemory|out of memory|memory ?kill"),
     (Symptom.CRASHLOOP, r"crashloop|crash loop|restart|failedpods?|pods? failed|backoff|exited|crashed"),
-    (Symptom.NOT_READY, r"notready|not ready|containerwaiting|container waiting|rolloutstuck|rollout stuck|"
-                        r"replicasmismatch|unavailablereplicas|probe|unschedulable|imagepull|pending pods?|"
+    (Symptom.WAITING, r"containerwaiting|container waiting|imagepull|errimage|createcontainer(config)?error|"
+                      r"invalidimagename"),
+    (Symptom.NOT_READY, r"notready|not ready|rolloutstuck|rollout stuck|"
+                        r"replicasmismatch|unavailablereplicas|probe|unschedulable|pending pods?|"
                         r"deploymentgenerationmismatch|statefulsetreplicas|hpa.*maxed"),
     (Symptom.ATTACK, r"ddos|attack|malicious|waf|blocked requests|bot traffic|suspicious|shield"),
     (Symptom.AUTH, r"cert(ificate)?s? ?expir|expired|ssl|tls|credential|unauthori[sz]ed|forbidden|accessdenied|"
@@ -96,5 +99,5 @@ def classify(name: str, text: str = "") -> Symptom:
 # Symptoms whose cause usually lies with the callers of the alerting service, not below it.
 STARVATION = frozenset({Symptom.NO_TRAFFIC})
 # Symptoms that usually originate in the alerting service (or its own host) itself.
-SELF_CAUSED = frozenset({Symptom.OOM, Symptom.CRASHLOOP, Symptom.NOT_READY, Symptom.MEMORY, Symptom.CPU,
+SELF_CAUSED = frozenset({Symptom.OOM, Symptom.CRASHLOOP, Symptom.WAITING, Symptom.NOT_READY, Symptom.MEMORY, Symptom.CPU,
                          Symptom.DISK, Symptom.CONNECTIONS, Symptom.QUOTA, Symptom.AUTH, Symptom.CONFIG})

@@ -56,6 +56,18 @@ class Diagnoser(abc.ABC):
     def diagnose(self, inp: DiagnosisInput) -> list[Hypothesis]: ...
 
 
+def ranked(hypotheses: list[Hypothesis], limit: int = MAX_HYPOTHESES) -> list[Hypothesis]:
+    """Best first, one hypothesis per (category, service), at most `limit`: the shape consensus accepts."""
+    seen: set[tuple] = set()
+    out: list[Hypothesis] = []
+    for h in sorted(hypotheses, key=lambda h: -h.confidence):
+        key = (h.category, h.service)
+        if key not in seen:
+            seen.add(key)
+            out.append(h)
+    return out[:limit]
+
+
 def get_diagnoser(name: str) -> Diagnoser:
     try:
         return DIAGNOSERS[name]()

@@ -1,86 +1,100 @@
 """Evidence rules: each alert's symptom points at root-cause categories on the service it fires on.
 
-Specific symptoms (OOM, disk full, expired certificate) weigh more than generic ones (errors,
-latency); a service alerting only generic symptoms is usually a victim, not the cause.
+Specific symptoms (OOM, disk full, pods waiting, expired certificate) weigh more than generic ones
+(errors, latency); a service alerting only generic symptoms while one of its dependencies also
+alerts is usually a victim, not the cause. The graph is used only for that demotion: localising a
+silent root is the topology diagnoser's job.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from ..models import Category, Evidence, Hypothesis
-from ..symptoms import Symptom
-from .base import MAX_HYPOTHESES, Diagnoser, DiagnosisInput
+from ..symptoms import STARVATION
+from .base import MAX_HYPOTHESES, Diagnoser, DiagnosisInput, ranked
+from .evidence import (
+    GENERIC,
+    SYMPTOM_CATEGORIES,
+    TEXT_REFINEMENTS,
+    infer_categories,
+    is_down,
+    profiles,
+    symptom_weights,
+)
+
+__all__ = ["ACTIONS", "SYMPTOM_CATEGORIES", "TEXT_REFINEMENTS", "RulesDiagnoser", "action_for"]
 
 C = Category
-SYMPTOM_CATEGORIES: dict[Symptom, list[tuple[Category, float]]] = {
-    Symptom.OOM: [(C.RESOURCE_EXHAUSTION, 1.0)],
-    Symptom.MEMORY: [(C.RESOURCE_EXHAUSTION, 0.9)],
-    Symptom.CPU: [(C.RESOURCE_EXHAUSTION, 0.9)],
-    Symptom.CONNECTIONS: [(C.RESOURCE_EXHAUSTION, 0.9)],
-    Symptom.CRASHLOOP: [(C.APPLICATION_ERROR, 0.5), (C.RESOURCE_EXHAUSTION, 0.3), (C.BAD_DEPLOY_OR_CONFIG, 0.3)],
-    Symptom.NOT_READY: [(C.PLATFORM_MISCONFIG, 0.5), (C.BAD_DEPLOY_OR_CONFIG, 0.5)],
-    Symptom.DISK: [(C.STORAGE_FAILURE, 1.0)],
-    Symptom.NETWORK: [(C.NETWORK, 1.0)],
-    Symptom.QUEUE: [(C.DEPENDENCY_FAILURE, 0.4), (C.NETWORK, 0.4)],
-    Symptom.TRAFFIC_SPIKE: [(C.TRAFFIC_SURGE, 1.0)],
-    Symptom.ATTACK: [(C.SECURITY_ATTACK, 1.0)],
-    Symptom.THROTTLING: [(C.CAPACITY_OR_QUOTA, 0.9)],
-    Symptom.QUOTA: [(C.CAPACITY_OR_QUOTA, 1.0)],
-    Symptom.AUTH: [(C.AUTH_OR_CREDENTIAL, 1.0)],
-    Symptom.DEPLOY: [(C.BAD_DEPLOY_OR_CONFIG, 1.0)],
-    Symptom.CONFIG: [(C.BAD_DEPLOY_OR_CONFIG, 0.8)],
-    Symptom.DATABASE: [(C.DEPENDENCY_FAILURE, 0.6)],
-    Symptom.ERRORS: [(C.APPLICATION_ERROR, 0.25), (C.DEPENDENCY_FAILURE, 0.2)],
-    Symptom.LATENCY: [(C.DEPENDENCY_FAILURE, 0.15), (C.NETWORK, 0.1), (C.RESOURCE_EXHAUSTION, 0.1)],
-    Symptom.NO_TRAFFIC: [],
-    Symptom.UNKNOWN: [(C.APPLICATION_ERROR, 0.1)],
-}
-TEXT_REFINEMENTS: list[tuple[Symptom, tuple[str, ...], Category, float]] = [
-    (Symptom.CRASHLOOP, ("memory", "oom", "stress"), C.RESOURCE_EXHAUSTION, 0.6),
-    (Symptom.NOT_READY, ("waiting", "imagepull", "image pull", "errimage", "createcontainer"),
-     C.BAD_DEPLOY_OR_CONFIG, 0.4),
-    (Symptom.NOT_READY, ("probe", "unschedulable", "rollout"), C.PLATFORM_MISCONFIG, 0.3),
-]
 ACTIONS: dict[Category, str | None] = {
     C.RESOURCE_EXHAUSTION: "restart_service", C.TRAFFIC_SURGE: "scale_out", C.SECURITY_ATTACK: "enable_rate_limit",
     C.BAD_DEPLOY_OR_CONFIG: "rollback_deploy", C.STORAGE_FAILURE: "clear_disk", C.CAPACITY_OR_QUOTA: "scale_out",
     C.APPLICATION_ERROR: "restart_service", C.DEPENDENCY_FAILURE: None, C.NETWORK: None,
     C.AUTH_OR_CREDENTIAL: None, C.PLATFORM_MISCONFIG: None,
 }
+SEVERITY_FACTOR = {"critical": 1.2, "high": 1.1}
+
+
+def action_for(category: Category) -> str | None:
+    return ACTIONS.get(category)
 
 
 class RulesDiagnoser(Diagnoser):
     name = "rules"
 
     def diagnose(self, inp: DiagnosisInput) -> list[Hypothesis]:
-        scores: dict[tuple[Category, str | None], float] = defaultdict(float)
-        evidence: dict[tuple[Category, str | None], list[Evidence]] = defaultdict(list)
-        for o in inp.observed:
-            text = f"{o.alert.name} {o.alert.title} {o.alert.service_label or ''}".lower()
-            weights = list(SYMPTOM_CATEGORIES.get(o.symptom, []))
-            for symptom, words, category, w in TEXT_REFINEMENTS:
-                if o.symptom == symptom and any(word in text for word in words):
-                    weights.append((category, w))
-            sev = {"critical": 1.2, "high": 1.1}.get(o.alert.severity, 1.0)
-            for category, w in weights:
-                key = (category, o.service)
-                scores[key] += w * sev
-                if len(evidence[key]) < 10:
-                    evidence[key].append(Evidence(kind="alert", ref=o.alert.key, weight=round(w, 2),
-                                                  detail=f"{o.alert.name} on {o.service or o.alert.service_label}"
-                                                         f" reports {o.symptom.value}"))
-        if not scores:
-            return []
-        total = sum(scores.values())
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0][0].value, kv[0][1] or ""))[:MAX_HYPOTHESES]
-        out = []
-        for (category, service), score in ranked:
-            share = score / total
-            strength = min(1.0, score / 2.0)
-            confidence = round(min(0.95, 0.15 + 0.5 * share + 0.3 * strength), 3)
-            out.append(Hypothesis(category=category, service=service, confidence=confidence,
-                                  summary=f"{category.value.replace('_', ' ')} on {service or 'an unnamed service'}",
-                                  evidence=evidence[(category, service)], causal_path=[service] if service else [],
-                                  action=ACTIONS.get(category)))
-        return out
+        topo = inp.topology
+        profs = profiles(inp)
+        strength: dict[str, float] = {}
+        for svc, p in profs.items():
+            s = 0.0
+            for o in p.alerts:
+                sev = SEVERITY_FACTOR.get(o.alert.severity, 1.0)
+                if o.symptom in GENERIC:
+                    s += 0.25 * sev
+                elif o.symptom in STARVATION:
+                    s += 0.1 * sev
+                else:
+                    s += max((w for _, w in symptom_weights(o, topo)), default=0.3) * sev
+            alerting_below = [d for d in topo.closure(svc) if d != svc and d in profs and profs[d].failing]
+            if not p.specific and alerting_below:
+                s *= 0.5  # generic symptoms above a failing dependency: a victim
+            if is_down(svc, profs, topo):
+                s += 0.4  # its callers fail while it sees no requests: down or unreachable
+            strength[svc] = s
+        out: list[Hypothesis] = []
+        total = sum(strength.values()) or 1.0
+        for svc in sorted(strength, key=lambda k: (-strength[k], k))[:MAX_HYPOTHESES]:
+            cats = infer_categories(svc, profs, topo)
+            top = cats[0]
+            share = strength[svc] / total
+            specific = bool(profs[svc].specific)
+            confidence = round(min(0.95, 0.15 + 0.35 * share + 0.2 * min(1.0, strength[svc] / 1.5)
+                                   + (0.15 if specific else 0.0) + 0.1 * _margin(cats)), 3)
+            evidence = [Evidence(kind="alert", ref=o.alert.key, weight=1.0,
+                                 detail=f"{o.alert.name} on {svc} reports {o.symptom.value}")
+                        for o in profs[svc].alerts[:10]]
+            evidence.append(Evidence(kind="symptom", ref=svc, detail=top.reason, weight=min(10.0, top.weight)))
+            if len(cats) > 1:
+                evidence.append(Evidence(kind="symptom", ref=svc, supports=False, weight=min(10.0, cats[1].weight),
+                                         detail=f"could also be {cats[1].category.value}: {cats[1].reason}"))
+            out.append(Hypothesis(category=top.category, service=svc, confidence=confidence,
+                                  summary=f"{top.category.value.replace('_', ' ')} on {svc}: {top.reason}",
+                                  evidence=evidence, causal_path=[svc], action=action_for(top.category)))
+        if not out:  # alerts that name no service: still say what they mean
+            unattributed = [o for o in inp.observed if not o.service]
+            cats = infer_categories(None, {}, topo)
+            for o in unattributed:
+                for cat, w in symptom_weights(o, topo):
+                    cats.append(type(cats[0])(cat, w, f"{o.alert.name} reports {o.symptom.value}"))
+            if unattributed:
+                best = max(cats, key=lambda c: c.weight)
+                out.append(Hypothesis(category=best.category, service=None, confidence=0.2, summary=best.reason,
+                                      evidence=[Evidence(kind="alert", ref=o.alert.key, detail=o.alert.name)
+                                                for o in unattributed[:10]], action=action_for(best.category)))
+        return ranked(out)
+
+
+def _margin(cats: list) -> float:
+    if len(cats) < 2:
+        return 1.0
+    total = sum(c.weight for c in cats) or 1.0
+    return (cats[0].weight - cats[1].weight) / total
