@@ -173,3 +173,47 @@ def test_duplicate_start_is_one_execution(local_stack, player, t0):
     wf = StepFunctionsWorkflow(local_stack.state_machine_arn)
     wf.start(incident_id, {"incident_id": incident_id, "attempt": 1})
     assert [e["name"] for e in player.executions()].count(incident_id) == 1
+
+
+def _wait_for_level(player, incident_id: str, level: int, timeout: float = 20) -> None:
+    import time
+
+    from incident_commander.adapters.control import ControlStore
+
+    control = ControlStore(player.stack.resolve(__import__("incident_commander.wiring", fromlist=["Ref"]).Ref(
+        "table", n.T_CONTROL)))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        token = control.get_task_token(incident_id)
+        if token and token["level"] == level:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{incident_id} never reached escalation level {level}")
+
+
+def test_escalation_timeout_moves_to_the_next_level_which_approves(local_stack, player, t0):
+    incident_id = _escalated(local_stack, player, t0)
+    _wait_for_level(player, incident_id, 1)  # level 0 timed out after 2 s
+    status, reply = player.api("POST", f"/incidents/{incident_id}/decision", {"decision": "approve"},
+                               headers={"x-ic-user": "carol"})
+    assert status == 202 and reply["level"] == 1, reply
+    done = wait_done(player, incident_id)
+    states = entered(history(local_stack, done["executionArn"]))
+    assert done["status"] == "SUCCEEDED"
+    assert states.count("Wait for on-call") == 2 and "Escalation level timed out" in states
+    assert states[-2:] == ["Run approved remediation", "Incident handled"]
+
+
+def test_reassign_hands_the_escalation_to_another_level(local_stack, player, t0):
+    incident_id = _escalated(local_stack, player, t0)
+    status, reply = player.api("POST", f"/incidents/{incident_id}/decision",
+                               {"decision": "reassign", "level": 1, "reason": "needs the database team"})
+    assert status == 202
+    _wait_for_level(player, incident_id, 1)
+    assert player.api("POST", f"/incidents/{incident_id}/decision", {"decision": "approve"})[0] == 202
+    done = wait_done(player, incident_id)
+    states = entered(history(local_stack, done["executionArn"]))
+    assert "Reassign escalation" in states and states[-1] == "Incident handled"
+    _, tl = player.api("GET", f"/incidents/{incident_id}/timeline")
+    sent = [e["data"]["level_name"] for e in tl["events"] if e["type"] == "escalation.sent"]
+    assert sent == ["primary", "secondary"]
