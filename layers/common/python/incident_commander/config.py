@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -85,11 +85,31 @@ class EscalationConfig(BaseModel):
     ])
 
 
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class ImpactConfig(BaseModel):
+    """Business impact (impact.py): what share of a service's value each symptom removes, and weights."""
+
+    degradation: dict[str, Share] = Field(default_factory=lambda: {
+        "no_traffic": 1.0, "crashloop": 0.9, "not_ready": 0.8, "oom": 0.8, "auth": 0.7, "errors": 0.6,
+        "attack": 0.6, "disk": 0.6, "database": 0.5, "network": 0.5, "connections": 0.5, "latency": 0.3,
+        "throttling": 0.3, "traffic_spike": 0.3, "queue": 0.3, "memory": 0.2, "cpu": 0.2},
+        description="symptom -> share of a service's revenue and users lost while an alert shows it")
+    default_degradation: float = Field(0.4, ge=0, le=1, description="for symptoms not in the map")
+    severity_factor: dict[str, Share] = Field(default_factory=lambda: {
+        "critical": 1.0, "high": 0.8, "medium": 0.6, "low": 0.3, "info": 0.0})
+    tier_factor: dict[str, Share] = Field(default_factory=lambda: {
+        "critical": 1.0, "high": 0.9, "medium": 0.75, "low": 0.5})
+    propagation: float = Field(0.5, ge=0, le=1, description="share of a dependency's degradation its callers feel")
+
+
 class Settings(BaseModel):
     stage: str = "local"
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     consensus: ConsensusConfig = Field(default_factory=ConsensusConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    impact: ImpactConfig = Field(default_factory=ImpactConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -99,4 +119,5 @@ class Settings(BaseModel):
             detection=load_section(DetectionConfig, "IC_DETECTION_", env),
             consensus=load_section(ConsensusConfig, "IC_CONSENSUS_", env),
             escalation=load_section(EscalationConfig, "IC_ESCALATION_", env),
+            impact=load_section(ImpactConfig, "IC_IMPACT_", env),
         )

@@ -92,6 +92,7 @@ EVENTBRIDGE_DETAIL_TYPE_ALARM: Final = "CloudWatch Alarm State Change"
 CONTROL_TOPOLOGY_PK: Final = "CONFIG"
 CONTROL_TOPOLOGY_SK: Final = "topology"
 CONTROL_TASK_TOKEN_PK: Final = "TASK_TOKEN"  # sk = incident id
+CONTROL_SCENARIO_RUN_PK: Final = "SCENARIO_RUN"  # sk = "<started_at>#<run id>": who played which demo scenario
 
 # Detection-table items
 DETECTION_ALERT_PREFIX: Final = "ALERT#"

@@ -1,9 +1,10 @@
 """`incident-commander serve`: the local stack plus a small HTTP front end on localhost.
 
-The front end does what API Gateway does for the REST API: it turns each request into a proxy
-event for the real `api` function (invoked through the Lambda API) and returns its response.
-It also serves the dashboard's static files. Local auth mode: every caller is trusted and may
-pass `X-IC-User` to name themselves; the server says so when it starts.
+The front end does what API Gateway does for the REST API: it throttles (token bucket, 429), turns
+each request into a proxy event for the real `api` function (invoked through the Lambda API) and
+returns its response. It also serves the dashboard's static files, as S3 + CloudFront do in AWS.
+Local auth mode: every caller is trusted and names themselves with `X-IC-User` (and may lower
+their role with `X-IC-Role`); the server says so loudly when it starts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .. import names as n
@@ -23,67 +25,116 @@ from .player import Player, proxy_event
 from .stack import LocalStack
 
 DASHBOARD = Path(__file__).parent / "dashboard"
-MAX_BODY = 2_000_000
+MAX_BODY = 10_485_760  # API Gateway's payload limit; the API itself refuses bodies over 1 MB
+# API Gateway's default account throttle (steady requests per second, burst)
+DEFAULT_RATE, DEFAULT_BURST = 10_000.0, 5_000
+LOCAL_AUTH_BANNER = """\
+************************************************************************************
+*  LOCAL AUTH MODE: no authentication. Every caller is trusted and acts as admin.   *
+*  Callers name themselves with the X-IC-User header (recorded in the timeline)     *
+*  and may take a lower role with X-IC-Role: viewer | responder | admin.            *
+*  Bound to {host:<15} - never expose this server to a network.                     *
+************************************************************************************"""
 
 
-def make_handler(stack: LocalStack):
+class TokenBucket:
+    """API Gateway's throttling model: `rate` requests per second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int):
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = float(burst), time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
+
+
+def response_headers(result: dict[str, Any]) -> dict[str, str]:
+    """Headers of a proxy integration result (`headers` and/or `multiValueHeaders`)."""
+    out = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+    for k, values in (result.get("multiValueHeaders") or {}).items():
+        out[k] = ", ".join(str(v) for v in values)
+    return out
+
+
+def make_handler(stack: LocalStack, bucket: TokenBucket):
     class Handler(BaseHTTPRequestHandler):
         server_version = "incident-commander-local"
+        protocol_version = "HTTP/1.1"
 
         def log_message(self, fmt: str, *args) -> None:  # quiet by default
             return
 
-        def _send(self, status: int, body: bytes, ctype: str = "application/json",
-                  headers: dict[str, str] | None = None) -> None:
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            headers = {"Content-Type": "application/json", **(headers or {})}
             self.send_response(status)
-            self.send_header("Content-Type", ctype)
+            for k, v in headers.items():
+                if k.lower() != "content-length":
+                    self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
-            for k, v in (headers or {}).items():
-                if k.lower() not in ("content-length", "content-type"):
-                    self.send_header(k, v)
             self.end_headers()
             self.wfile.write(body)
 
+        def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+            self._send(status, json.dumps({"error": message}).encode(), headers)
+
         def _static(self, path: str) -> bool:
+            if path == "/config.json":  # what the CDK app writes next to the page in AWS
+                self._send(200, json.dumps({"api": "", "auth": "local"}).encode())
+                return True
             rel = "index.html" if path in ("/", "/dashboard", "/dashboard/") else path.removeprefix("/dashboard/")
             target = (DASHBOARD / rel).resolve()
             if DASHBOARD.resolve() not in target.parents or not target.is_file():
                 return False
-            self._send(200, target.read_bytes(), mimetypes.guess_type(target.name)[0] or "application/octet-stream")
+            ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+            self._send(200, target.read_bytes(), {"Content-Type": ctype})
             return True
 
-        def _api(self, method: str) -> None:
+        def _handle(self, method: str) -> None:
             parts = urlsplit(self.path)
-            if method == "GET" and (parts.path in ("/", "/dashboard") or parts.path.startswith("/dashboard/")):
-                if self._static(parts.path):
-                    return
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
-                self._send(413, json.dumps({"error": f"body larger than {MAX_BODY} bytes"}).encode())
+                self._error(413, f"body larger than {MAX_BODY} bytes")
+                self.close_connection = True
                 return
             raw = self.rfile.read(length).decode("utf-8", "replace") if length else None
+            if method == "GET" and (parts.path in ("/", "/dashboard", "/config.json")
+                                    or parts.path.startswith("/dashboard/")) and self._static(parts.path):
+                return
+            if not bucket.take():
+                self._error(429, f"too many requests: throttled at {bucket.rate:g} requests/s (burst {bucket.burst})",
+                            {"Retry-After": "1"})
+                return
             event = proxy_event(method, parts.path, raw, SHARED(), dict(parse_qsl(parts.query)) or None,
                                 {k.lower(): v for k, v in self.headers.items()})
             result, error = stack.invoke(n.F_API, event)
-            if error is not None:
-                self._send(502, json.dumps({"error": f"api function failed: {error}"}).encode())
+            if error is not None:  # what API Gateway answers when the integration fails
+                self._error(502, f"api function failed: {error}")
                 return
-            self._send(int(result["statusCode"]), (result.get("body") or "").encode(),
-                       (result.get("headers") or {}).get("Content-Type", "application/json"),
-                       result.get("headers") or {})
+            self._send(int(result["statusCode"]), (result.get("body") or "").encode(), response_headers(result))
 
         def do_GET(self) -> None:  # noqa: N802
-            self._api("GET")
+            self._handle("GET")
 
         def do_POST(self) -> None:  # noqa: N802
-            self._api("POST")
+            self._handle("POST")
 
         def do_PUT(self) -> None:  # noqa: N802
-            self._api("PUT")
+            self._handle("PUT")
 
         def do_DELETE(self) -> None:  # noqa: N802
-            self._api("DELETE")
+            self._handle("DELETE")
+
+        def do_OPTIONS(self) -> None:  # noqa: N802
+            self._handle("OPTIONS")
 
     return Handler
 
@@ -91,9 +142,12 @@ def make_handler(stack: LocalStack):
 class LocalServer:
     """The local stack, the stream pump and a scheduler tick in the background, and the HTTP server."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", extra_env: dict[str, str] | None = None):
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", extra_env: dict[str, str] | None = None,
+                 rate: float = DEFAULT_RATE, burst: int = DEFAULT_BURST, tick_seconds: float = 1.0):
         self.stack = LocalStack(extra_env=extra_env)
         self.host, self.port = host, port
+        self.bucket = TokenBucket(rate, burst)
+        self.tick_seconds = tick_seconds
         self.httpd: ThreadingHTTPServer | None = None
         self._stop = threading.Event()
 
@@ -102,15 +156,17 @@ class LocalServer:
         SHARED.follow_wall = True
         SHARED.set(SHARED())
         self.stack.pump.start_background()
-        self.httpd = ThreadingHTTPServer((self.host, self.port), make_handler(self.stack))
+        self.httpd = ThreadingHTTPServer((self.host, self.port), make_handler(self.stack, self.bucket))
+        self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, name="local-api", daemon=True).start()
         threading.Thread(target=self._ticker, name="scheduler", daemon=True).start()
         return self
 
     def _ticker(self) -> None:
+        """The detection agent's schedule (an EventBridge rule in AWS): settles incidents as time passes."""
         player = Player(self.stack)
-        while not self._stop.wait(1.0):
+        while not self._stop.wait(self.tick_seconds):
             try:
                 player.tick(SHARED())
             except Exception:  # noqa: BLE001 - the next tick retries
@@ -120,6 +176,7 @@ class LocalServer:
         self._stop.set()
         if self.httpd is not None:
             self.httpd.shutdown()
+            self.httpd.server_close()
         self.stack.stop()
         SHARED.follow_wall = False
 
@@ -128,11 +185,12 @@ class LocalServer:
         return f"http://{self.host}:{self.port}"
 
 
-def serve(port: int, host: str = "127.0.0.1") -> int:
-    server = LocalServer(port, host).start()
-    print(f"Incident Commander (local) on {server.url}  -- dashboard {server.url}/  API {server.url}/incidents")
-    print("LOCAL AUTH MODE: no authentication; every caller is trusted (name yourself with X-IC-User).",
-          file=sys.stderr)
+def serve(port: int, host: str = "127.0.0.1", rate: float = DEFAULT_RATE, burst: int = DEFAULT_BURST,
+          extra_env: dict[str, str] | None = None) -> int:
+    server = LocalServer(port, host, extra_env=extra_env, rate=rate, burst=burst).start()
+    print(LOCAL_AUTH_BANNER.format(host=host), file=sys.stderr, flush=True)
+    print(f"Incident Commander (local) on {server.url}  -- dashboard {server.url}/  API {server.url}/incidents  "
+          f"OpenAPI {server.url}/openapi.json", flush=True)
     try:
         while True:
             time.sleep(3600)

@@ -29,9 +29,9 @@ ACCOUNT = "123456789012"
 # A Retry in the ASL really sleeps in moto's interpreter; locally intervals are scaled by this.
 RETRY_SLEEP_SCALE = float(os.environ.get("IC_LOCAL_RETRY_SCALE", "0.01"))
 
-# the virtual clock (recording time), quiet logs, and topology changes visible at once
+# the virtual clock (recording time), quiet logs, topology changes visible at once, local auth (api/roles.py)
 LOCAL_ENV_DEFAULTS = {"IC_CLOCK": "virtual", "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_DEV": "false",
-                      "IC_TOPOLOGY_TTL_SECONDS": "0"}
+                      "IC_TOPOLOGY_TTL_SECONDS": "0", "IC_AUTH_MODE": "local"}
 
 
 def _free_port() -> int:

@@ -1,23 +1,132 @@
-"""Builders for realistic payloads of each source, used by the scenarios."""
+"""Scenarios and the builders of each alert source's real payload format.
+
+A scenario's storm is a function that adds deliveries to a `Storm` at offsets in seconds from the
+start. Rendering it at a start time and a speed gives concrete webhook bodies whose every timestamp
+(startsAt, alarm state times, event times) agrees with the delivery time, so the same storm can be
+played live by the CLI or delivered as recent history by `POST /scenarios/{name}`.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..timeutil import iso
 
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+NEVER = "0001-01-01T00:00:00Z"  # Alertmanager's endsAt of a firing alert
+
 
 @dataclass(frozen=True)
-class ScenarioDelivery:
-    offset_s: float
+class Delivery:
+    at: datetime
     source: str
     body: dict[str, Any]
 
 
-@dataclass
+def _digest(*parts: Any, n: int = 16) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:n]
+
+
+def _uuid(*parts: Any) -> str:
+    return str(uuid.UUID(_digest(*parts, n=32)))
+
+
+class Storm:
+    """Collects deliveries; `offset` and `age` are seconds of the recording (divided by `speed`)."""
+
+    def __init__(self, start: datetime = EPOCH, speed: float = 1.0, cluster: str = "prod-us-east-1",
+                 account: str = "123456789012", region: str = "us-east-1"):
+        self.start, self.speed = start, speed
+        self.cluster, self.account, self.region = cluster, account, region
+        self.deliveries: list[Delivery] = []
+
+    def at(self, offset: float) -> datetime:
+        return self.start + timedelta(seconds=offset / self.speed)
+
+    def _t(self, offset: float) -> str:
+        return iso(self.at(offset))
+
+    def _add(self, offset: float, source: str, body: dict[str, Any]) -> None:
+        self.deliveries.append(Delivery(self.at(offset), source, body))
+
+    # Prometheus Alertmanager webhook (version 4) ------------------------------------------------
+    def alertmanager(self, offset: float, alerts: list[dict[str, Any]], status: str = "firing") -> None:
+        """Each alert: name, service, severity (warning/critical/none), summary, description, age,
+        namespace, status, labels (extra)."""
+        rendered = []
+        for a in alerts:
+            st = a.get("status", status)
+            labels = {"alertname": a["name"], "cluster": self.cluster, "namespace": a.get("namespace", "prod"),
+                      "severity": a.get("severity", "warning"),
+                      **({"service": a["service"]} if a.get("service") else {}), **a.get("labels", {})}
+            rendered.append({"status": st, "labels": labels,
+                             "annotations": {"summary": a.get("summary", a["name"]),
+                                             "description": a.get("description", "")},
+                             "startsAt": self._t(offset - a.get("age", 0)),
+                             "endsAt": self._t(offset) if st == "resolved" else NEVER,
+                             "generatorURL": f"http://prometheus.{self.cluster}:9090/graph?g0.expr={a['name']}",
+                             "fingerprint": _digest(sorted(labels.items()))})
+        group = {"alertname": alerts[0]["name"], "cluster": self.cluster}
+        self._add(offset, "alertmanager", {
+            "receiver": "incident-commander", "status": status, "alerts": rendered,
+            "groupLabels": group, "commonLabels": group, "commonAnnotations": {},
+            "externalURL": f"http://alertmanager.{self.cluster}:9093", "version": "4",
+            "groupKey": "{}:{" + ", ".join(f'{k}="{v}"' for k, v in group.items()) + "}", "truncatedAlerts": 0})
+
+    # CloudWatch alarm state change, delivered by an EventBridge rule ----------------------------
+    def cloudwatch(self, offset: float, alarm: str, state: str, namespace: str, metric: str,
+                   dimensions: dict[str, str], reason: str = "", description: str = "") -> None:
+        arn = f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{alarm}"
+        previous = "OK" if state == "ALARM" else "ALARM"
+        self._add(offset, "cloudwatch", {
+            "version": "0", "id": _uuid(alarm, offset, state), "detail-type": "CloudWatch Alarm State Change",
+            "source": "aws.cloudwatch", "account": self.account, "time": self._t(offset), "region": self.region,
+            "resources": [arn],
+            "detail": {"alarmName": alarm,
+                       "state": {"value": state, "reason": reason or f"Threshold Crossed: {metric}",
+                                 "timestamp": self._t(offset)},
+                       "previousState": {"value": previous, "timestamp": self._t(offset - 300)},
+                       "configuration": {"description": description, "metrics": [{
+                           "id": _digest(alarm, n=8), "returnData": True,
+                           "metricStat": {"metric": {"namespace": namespace, "name": metric,
+                                                     "dimensions": dimensions},
+                                          "period": 60, "stat": "Average"}}]}}})
+
+    # CloudWatch alarm notification through an SNS topic's HTTPS subscription --------------------
+    def cloudwatch_sns(self, offset: float, alarm: str, state: str, namespace: str, metric: str,
+                       dimensions: dict[str, str], reason: str = "", description: str = "",
+                       threshold: float = 0.0, comparison: str = "GreaterThanThreshold") -> None:
+        topic = f"arn:aws:sns:{self.region}:{self.account}:ops-alarms"
+        stamp = self.at(offset).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+        message = {
+            "AlarmName": alarm, "AlarmDescription": description, "AWSAccountId": self.account,
+            "AlarmConfigurationUpdatedTimestamp": "2025-11-02T09:00:00.000+0000",
+            "NewStateValue": state, "NewStateReason": reason or f"Threshold Crossed: {metric}",
+            "StateChangeTime": stamp, "Region": "US East (N. Virginia)",
+            "AlarmArn": f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{alarm}",
+            "OldStateValue": "OK" if state == "ALARM" else "ALARM", "OKActions": [topic], "AlarmActions": [topic],
+            "InsufficientDataActions": [],
+            "Trigger": {"MetricName": metric, "Namespace": namespace, "StatisticType": "Statistic",
+                        "Statistic": "AVERAGE", "Unit": None,
+                        "Dimensions": [{"value": v, "name": k} for k, v in dimensions.items()],
+                        "Period": 60, "EvaluationPeriods": 3, "DatapointsToAlarm": 3,
+                        "ComparisonOperator": comparison, "Threshold": threshold,
+                        "TreatMissingData": "missing", "EvaluateLowSampleCountPercentile": ""}}
+        self._add(offset, "sns", {
+            "Type": "Notification", "MessageId": _uuid(alarm, offset, state), "TopicArn": topic,
+            "Subject": f'{state}: "{alarm}" in US East (N. Virginia)'[:100], "Message": json.dumps(message),
+            "Timestamp": self._t(offset), "SignatureVersion": "1", "Signature": _digest(alarm, offset, n=64),
+            "SigningCertURL": f"https://sns.{self.region}.amazonaws.com/SimpleNotificationService-example.pem",
+            "UnsubscribeURL": f"https://sns.{self.region}.amazonaws.com/?Action=Unsubscribe"})
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     title: str
@@ -26,70 +135,20 @@ class Scenario:
     topology_yaml: str
     expected_category: str
     expected_service: str
-    deliveries: list[ScenarioDelivery] = field(default_factory=list)
+    storm: Callable[[Storm], None]
+    story: str = ""
 
-    def at(self, start: datetime) -> list[tuple[datetime, str, dict[str, Any]]]:
-        return [(start + timedelta(seconds=d.offset_s), d.source, d.body) for d in self.deliveries]
+    def render(self, start: datetime = EPOCH, speed: float = 1.0) -> list[Delivery]:
+        """The storm's deliveries, in delivery order, for a storm starting at `start`."""
+        s = Storm(start, speed)
+        self.storm(s)
+        return sorted(s.deliveries, key=lambda d: d.at)
 
     @property
     def duration_s(self) -> float:
-        return max((d.offset_s for d in self.deliveries), default=0.0)
+        deliveries = self.render()
+        return (deliveries[-1].at - EPOCH).total_seconds() if deliveries else 0.0
 
-
-def _fp(labels: dict[str, str]) -> str:
-    return hashlib.sha256(repr(sorted(labels.items())).encode()).hexdigest()[:16]
-
-
-class Storm:
-    """Accumulates deliveries; times are seconds from the scenario start (rendered at play time)."""
-
-    def __init__(self, cluster: str = "prod-us-east-1", account: str = "123456789012", region: str = "us-east-1"):
-        self.cluster, self.account, self.region = cluster, account, region
-        self.deliveries: list[ScenarioDelivery] = []
-        self.t0 = datetime(2026, 1, 1, 12, 0, 0).astimezone()
-
-    def _t(self, offset: float) -> str:
-        return iso(self.t0 + timedelta(seconds=offset))
-
-    # Prometheus Alertmanager webhook v4 --------------------------------------------------------
-    def alertmanager(self, offset: float, alerts: list[dict[str, Any]], status: str = "firing") -> None:
-        rendered = []
-        for a in alerts:
-            labels = {"cluster": self.cluster, "namespace": a.get("namespace", "prod"), "alertname": a["name"],
-                      "severity": a.get("severity", "warning"), **({"service": a["service"]} if a.get("service") else {}),
-                      **a.get("labels", {})}
-            started = offset - a.get("age", 0)
-            rendered.append({"status": a.get("status", status), "labels": labels,
-                             "annotations": {"summary": a.get("summary", a["name"]),
-                                             "description": a.get("description", "")},
-                             "startsAt": self._t(started),
-                             "endsAt": self._t(offset) if a.get("status", status) == "resolved" else "0001-01-01T00:00:00Z",
-                             "generatorURL": f"http://prometheus.{self.cluster}:9090/graph",
-                             "fingerprint": _fp(labels)})
-        group = {"alertname": alerts[0]["name"], "cluster": self.cluster}
-        body = {"receiver": "incident-commander", "status": status, "alerts": rendered,
-                "groupLabels": group, "commonLabels": group, "commonAnnotations": {},
-                "externalURL": f"http://alertmanager.{self.cluster}:9093", "version": "4",
-                "groupKey": "{}:{" + ", ".join(f'{k}="{v}"' for k, v in group.items()) + "}", "truncatedAlerts": 0}
-        self.deliveries.append(ScenarioDelivery(offset, "alertmanager", body))
-
-    # CloudWatch alarm state change via EventBridge --------------------------------------------
-    def cloudwatch(self, offset: float, alarm: str, state: str, namespace: str, metric: str,
-                   dimensions: dict[str, str], reason: str = "", description: str = "") -> None:
-        arn = f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{alarm}"
-        body = {
-            "version": "0", "id": hashlib.md5(f"{alarm}{offset}".encode()).hexdigest(),
-            "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch", "account": self.account,
-            "time": self._t(offset), "region": self.region, "resources": [arn],
-            "detail": {"alarmName": alarm,
-                       "state": {"value": state, "reason": reason or f"Threshold crossed: {metric}",
-                                 "timestamp": self._t(offset)},
-                       "previousState": {"value": "OK" if state == "ALARM" else "ALARM",
-                                         "timestamp": self._t(offset - 300)},
-                       "configuration": {"description": description, "metrics": [{
-                           "id": "m1", "metricStat": {"metric": {"namespace": namespace, "name": metric,
-                                                                 "dimensions": dimensions},
-                                                      "period": 60, "stat": "Average"},
-                           "returnData": True}]}},
-        }
-        self.deliveries.append(ScenarioDelivery(offset, "cloudwatch", body))
+    @property
+    def sources(self) -> list[str]:
+        return sorted({d.source for d in self.render()})

@@ -1,4 +1,4 @@
-"""POST /incidents/{id}/decision: a human answers an escalation (approve / reject / reassign)."""
+"""POST /incidents/{id}/decision: a responder answers an escalation (approve / reject / reassign)."""
 
 from __future__ import annotations
 
@@ -7,49 +7,45 @@ from ...adapters.stepfunctions import InvalidTaskToken
 from ...models.events import EventType, HumanResponse, NewEvent
 from ...store.port import append_with_retry
 from ..context import ApiContext, ApiError, json_response
+from ..roles import Role
+from ..schemas import DecisionReply, DecisionRequest, errors, ok
+from .incidents import IncidentId
+
+EVENT_OF = {"approve": EventType.HUMAN_APPROVED, "reject": EventType.HUMAN_REJECTED,
+            "reassign": EventType.HUMAN_REASSIGNED}
 
 
 def register(ctx: ApiContext) -> None:
     app = ctx.app
 
-    @app.post("/incidents/<incident_id>/decision")
-    def post_decision(incident_id: str):
+    @app.post("/incidents/<incident_id>/decision", summary="Answer the escalation waiting on this incident",
+              responses={**ok(DecisionReply, "Answered; the workflow resumes", 202),
+                         **errors(400, 401, 403, 404, 409, 413, 429)})
+    def post_decision(incident_id: IncidentId, body: DecisionRequest):
+        who = ctx.require(Role.RESPONDER).name
         s = ctx.incident(incident_id)
-        b = ctx.body()
-        if not isinstance(b, dict):
-            raise ApiError(400, "body: expected a JSON object with 'decision'")
-        choice = b.get("decision")
-        if choice not in ("approve", "reject", "reassign"):
-            raise ApiError(400, "decision: expected 'approve', 'reject' or 'reassign'")
-        reason = b.get("reason", "")
-        if not isinstance(reason, str) or len(reason) > 2000:
-            raise ApiError(400, "reason: expected a string of at most 2000 characters")
         d = ctx.deps()
         pending = d.control.get_task_token(incident_id)
         if pending is None:
             raise ApiError(409, f"incident {incident_id} has no escalation waiting for an answer",
                            incident_status=s.status.value)
         level = int(pending["level"])
-        next_level = b.get("level", level + 1)
-        if choice == "reassign" and (not isinstance(next_level, int) or isinstance(next_level, bool) or next_level < 0):
-            raise ApiError(400, "level: expected a non-negative integer")
-        who = ctx.actor()
+        next_level = body.level if body.level is not None else level + 1
         try:
             d.control.take_task_token(incident_id, pending["token"])
         except TokenConflict as exc:
             raise ApiError(409, str(exc)) from exc
         try:
-            if choice == "reject":
-                d.workflow.send_failure(pending["token"], "Rejected", f"{who}: {reason}")
+            if body.decision == "reject":
+                d.workflow.send_failure(pending["token"], "Rejected", f"{who}: {body.reason}")
             else:
-                d.workflow.send_success(pending["token"], {"response": choice, "by": who, "reason": reason,
-                                                           "level": next_level})
+                d.workflow.send_success(pending["token"], {"response": body.decision, "by": who,
+                                                           "reason": body.reason, "level": next_level})
         except InvalidTaskToken as exc:
             raise ApiError(409, "the escalation is no longer waiting (timed out or answered)",
                            detail=str(exc)[:300]) from exc
-        event_type = {"approve": EventType.HUMAN_APPROVED, "reject": EventType.HUMAN_REJECTED,
-                      "reassign": EventType.HUMAN_REASSIGNED}[choice]
-        data = HumanResponse(by=who, reason=reason, reassign_to=str(next_level) if choice == "reassign" else None)
+        data = HumanResponse(by=who, reason=body.reason,
+                             reassign_to=str(next_level) if body.decision == "reassign" else None)
         append_with_retry(d.events, incident_id, lambda _s: [NewEvent.of(
-            event_type, data, ctx.now(), f"human:{who}", f"human/{pending['issued_at']}/{level}")])
-        return json_response(202, {"incident_id": incident_id, "decision": choice, "by": who, "level": level})
+            EVENT_OF[body.decision], data, ctx.now(), f"human:{who}", f"human/{pending['issued_at']}/{level}")])
+        return json_response(202, {"incident_id": incident_id, "decision": body.decision, "by": who, "level": level})

@@ -1,51 +1,115 @@
-"""Incident reads: list, detail, timeline, verification."""
+"""Incident reads: list (filters, cursor pagination), detail, timeline, verification."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from datetime import datetime
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from ...impact import Impact, assess
+from ...models.alert import Severity
+from ...models.incident import IncidentState, IncidentStatus
 from ...store.integrity import verify_chain
+from ...store.port import from_item
+from ...timeutil import iso
 from .. import views
 from ..context import ApiContext, ApiError, json_response
+from ..roles import Role
+from ..schemas import IncidentDetail, IncidentList, Timeline, errors, ok
+
+IncidentId = Annotated[str, Path(min_length=1, max_length=200, description="the incident id (inc-...)")]
+_CURSOR_SALT = b"incident-commander/cursor/v1"
+
+
+def wrap_cursor(store_cursor: str | None) -> str | None:
+    """The store's cursor as an opaque token with a checksum, so a mangled one is a 400, not a crash."""
+    if store_cursor is None:
+        return None
+    raw = store_cursor.encode()
+    check = hashlib.sha256(_CURSOR_SALT + raw).hexdigest()[:12]
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=") + "." + check
+
+
+def unwrap_cursor(token: str | None) -> str | None:
+    if not token:
+        return None
+    body, _, check = token.partition(".")
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except ValueError:
+        raw = b""
+    if not raw or hashlib.sha256(_CURSOR_SALT + raw).hexdigest()[:12] != check:
+        raise ApiError(400, "cursor: not a cursor this API returned", field="cursor")
+    return raw.decode()
 
 
 def register(ctx: ApiContext) -> None:
     app = ctx.app
 
-    @app.get("/incidents")
-    def list_incidents():
-        q = ctx.query()
-        try:
-            limit = max(1, min(100, int(q.get("limit", 25))))
-        except ValueError as exc:
-            raise ApiError(400, "limit: expected an integer") from exc
-        status, service, severity = q.get("status"), q.get("service"), q.get("severity")
+    def impact(s: IncidentState, now: datetime) -> Impact:
+        d = ctx.deps()
+        return assess(s, d.topology(), now, cfg=d.settings.impact, changes=ctx.alert_history(s))
 
-        def keep(s) -> bool:
-            return ((not status or s.status.value == status) and (not service or service in s.services)
-                    and (not severity or s.severity == severity))
+    @app.get("/incidents", summary="List incidents, newest first",
+             responses={**ok(IncidentList, "A page of incidents"), **errors(400, 401, 403, 429)})
+    def list_incidents(
+        status: Annotated[IncidentStatus | None, Query(description="only incidents in this status")] = None,
+        service: Annotated[str | None, Query(max_length=200, description="only incidents touching this service")] = None,
+        severity: Annotated[Severity | None, Query(description="only incidents of this severity")] = None,
+        since: Annotated[datetime | None, Query(description="opened at or after (ISO 8601)")] = None,
+        until: Annotated[datetime | None, Query(description="opened before (ISO 8601)")] = None,
+        limit: Annotated[int, Query(ge=1, le=100, description="page size")] = 25,
+        cursor: Annotated[str | None, Query(max_length=2000, description="from the previous page")] = None,
+    ):
+        ctx.require(Role.VIEWER)
+        lo, hi = _aware(since, "since"), _aware(until, "until")
+        if lo and hi and lo >= hi:
+            raise ApiError(400, "since: must be before until", field="since")
 
-        try:
-            page = ctx.deps().events.list_states(limit=limit, cursor=q.get("cursor"), predicate=keep)
-        except (ValueError, KeyError) as exc:
-            raise ApiError(400, "cursor: not a cursor this API returned") from exc
-        topo, t = ctx.deps().topology(), ctx.now()
-        return json_response(200, {"incidents": [views.summary(s, topo, t) for s in page.items],
-                                   "cursor": page.cursor})
+        def keep(s: IncidentState) -> bool:
+            opened = s.opened_at
+            return ((status is None or s.status == status) and (not service or service in s.services)
+                    and (severity is None or s.severity == severity.value)
+                    and (lo is None or (opened is not None and opened >= lo))
+                    and (hi is None or (opened is not None and opened < hi)))
 
-    @app.get("/incidents/<incident_id>")
-    def get_incident(incident_id: str):
-        return json_response(200, views.detail(ctx.incident(incident_id), ctx.deps().topology(), ctx.now()))
+        page = ctx.deps().events.list_states(limit=limit, cursor=unwrap_cursor(cursor), predicate=keep)
+        now = ctx.now()
+        items = [views.summary(s, impact(s, now), now) for s in page.items]
+        return json_response(200, {"now": iso(now), "incidents": items, "cursor": wrap_cursor(page.cursor)})
 
-    @app.get("/incidents/<incident_id>/timeline")
-    def get_timeline(incident_id: str):
+    @app.get("/incidents/<incident_id>", summary="One incident: alerts and why they were grouped, hypotheses, "
+             "votes, decision, impact, pipeline stage",
+             responses={**ok(IncidentDetail, "The incident"), **errors(401, 403, 404, 429)})
+    def get_incident(incident_id: IncidentId):
+        ctx.require(Role.VIEWER)
+        s, now = ctx.incident(incident_id), ctx.now()
+        return json_response(200, views.detail(s, impact(s, now), now))
+
+    @app.get("/incidents/<incident_id>/timeline", summary="Every event with its hash, and whether the chain verifies",
+             responses={**ok(Timeline, "The timeline"), **errors(401, 403, 404, 429)})
+    def get_timeline(incident_id: IncidentId):
+        ctx.require(Role.VIEWER)
         s = ctx.incident(incident_id)
-        store = ctx.deps().events
-        items = store.read_items(incident_id)
+        items = ctx.deps().events.read_items(incident_id)
         result = verify_chain(incident_id, items, expected_head=s.last_hash, expected_version=s.version)
-        return json_response(200, {"incident_id": incident_id, **views.timeline(store.read(incident_id), result)})
+        events = [from_item(i) for i in items]
+        return json_response(200, {"incident_id": incident_id, **views.timeline(events, result)})
 
-    @app.get("/incidents/<incident_id>/verify")
-    def verify(incident_id: str):
+    @app.get("/incidents/<incident_id>/verify", summary="Recompute the hash chain; 409 names the first bad event",
+             responses=errors(401, 403, 404, 409, 429))
+    def verify(incident_id: IncidentId):
+        ctx.require(Role.VIEWER)
         s = ctx.incident(incident_id)
         items = ctx.deps().events.read_items(incident_id)
         result = verify_chain(incident_id, items, expected_head=s.last_hash, expected_version=s.version)
         return json_response(200 if result.ok else 409, result.model_dump())
+
+
+def _aware(dt: datetime | None, name: str) -> datetime | None:
+    if dt is not None and dt.tzinfo is None:
+        raise ApiError(400, f"{name}: give a time zone (e.g. 2026-01-01T12:00:00Z)", field=name)
+    return dt
