@@ -67,8 +67,15 @@ def main() -> None:
 def _step_figures(cases: list[list[Ballot]]) -> list[float]:
     from incident_commander.config import Settings
     from incident_commander.models import Hypothesis
-    from incident_commander.models.events import (AlertRef, AlertsAttached, EventType, GroupingReason,
-                                                  HypothesesProposed, IncidentOpened, NewEvent)
+    from incident_commander.models.events import (
+        AlertRef,
+        AlertsAttached,
+        EventType,
+        GroupingReason,
+        HypothesesProposed,
+        IncidentOpened,
+        NewEvent,
+    )
     from incident_commander.runtime import Deps
     from incident_commander.store.memory import InMemoryEventStore
     from incident_commander.topology import Topology

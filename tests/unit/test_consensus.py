@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from incident_commander.config import ConsensusConfig
 from incident_commander.consensus import AgentRecord, Ballot, Universe, decide
 from incident_commander.consensus.engine import capped_weights, weighted_median

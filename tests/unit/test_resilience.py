@@ -7,9 +7,14 @@ import threading
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from incident_commander.resilience import (BreakerConfig, BreakerOpen, CircuitBreaker, InMemoryStateStore,
-                                           RateLimited, TokenBucket)
+from incident_commander.resilience import (
+    BreakerConfig,
+    BreakerOpen,
+    CircuitBreaker,
+    InMemoryStateStore,
+    RateLimited,
+    TokenBucket,
+)
 from incident_commander.resilience.routing import ModelRouter
 
 

@@ -4,7 +4,7 @@ of them at once."""
 
 from .breaker import BreakerConfig, BreakerOpen, BreakerState, CircuitBreaker
 from .ratelimit import RateLimited, TokenBucket
-from .store import InMemoryStateStore, StateStore, StaleState
+from .store import InMemoryStateStore, StaleState, StateStore
 
 __all__ = ["BreakerConfig", "BreakerOpen", "BreakerState", "CircuitBreaker", "InMemoryStateStore", "RateLimited",
            "StaleState", "StateStore", "TokenBucket"]
