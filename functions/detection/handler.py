@@ -1,10 +1,10 @@
 """Detection agent (Kinesis): normalise, dedup, correlate; open incidents; start their workflows.
 
-Also takes scheduled ticks (EventBridge) that start incidents whose settle time passed.
+Also takes scheduled ticks (EventBridge) that open aged candidates and start incidents whose settle
+time passed.
 """
 
 from aws_lambda_powertools import Logger
-from incident_commander.adapters.detection_store import DynamoCheckpoints
 from incident_commander.detection.service import build_engine, on_kinesis, on_tick
 from incident_commander.runtime import Deps
 
@@ -18,5 +18,5 @@ def handler(event, context):
     _deps = _deps or Deps.from_env()
     engine = build_engine(_deps)
     if "Records" in event:
-        return on_kinesis(event, engine, DynamoCheckpoints(_deps.detection.table), logger)
+        return on_kinesis(event, engine, logger)
     return on_tick(event, engine, _deps.clock())

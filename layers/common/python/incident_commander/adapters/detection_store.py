@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import names as n
-from ..detection.ports import Checkpoints, DetectionStore, StaleScopeError
+from ..detection.ports import DetectionStore, StaleScopeError
 from ..detection.state import AlertRecord, ScopeState
 from ..timeutil import iso, parse_iso
 from . import aws
@@ -89,20 +89,3 @@ class DynamoDetectionStore(DetectionStore):
             if "LastEvaluatedKey" not in r:
                 return out
             kwargs["ExclusiveStartKey"] = r["LastEvaluatedKey"]
-
-
-class DynamoCheckpoints(Checkpoints):
-    """Per-shard checkpoints in the detection table (item `CHECKPOINT` / shard id)."""
-
-    def __init__(self, table: str, client: Any = None):
-        self.table = table
-        self.ddb = client or aws.client("dynamodb")
-
-    def get(self, shard: str) -> str | None:
-        r = self.ddb.get_item(TableName=self.table, Key={n.PK: {"S": "CHECKPOINT"}, n.SK: {"S": shard}},
-                              ConsistentRead=True)
-        return r["Item"]["seq"]["S"] if "Item" in r else None
-
-    def put(self, shard: str, seq: str) -> None:
-        self.ddb.put_item(TableName=self.table, Item={n.PK: {"S": "CHECKPOINT"}, n.SK: {"S": shard},
-                                                      "seq": {"S": seq}})

@@ -30,12 +30,12 @@ def to_records(alerts: list[Alert], scope_of: Callable[[Alert], str] = lambda a:
         for d in docs:
             encoded = len(orjson.dumps(d))
             if chunk and size + encoded > MAX_RECORD_BYTES:
-                out.append((orjson.dumps({"kind": n.RECORD_ALERT + "s", "alerts": chunk}), scope))
+                out.append((orjson.dumps({"kind": n.RECORD_ALERT + "s", "scope": scope, "alerts": chunk}), scope))
                 chunk, size = [], 0
             chunk.append(d)
             size += encoded
         if chunk:
-            out.append((orjson.dumps({"kind": n.RECORD_ALERT + "s", "alerts": chunk}), scope))
+            out.append((orjson.dumps({"kind": n.RECORD_ALERT + "s", "scope": scope, "alerts": chunk}), scope))
     return out
 
 

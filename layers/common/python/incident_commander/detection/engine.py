@@ -2,7 +2,13 @@
 
 Processing is deterministic for a given input and starting state, and every write is idempotent
 (event idempotency keys derive from the batch id, incident ids from the alert that opened them,
-executions are named by incident id), so a redelivered batch changes nothing.
+executions are named by incident id). Each scope's state carries, per stream shard and partition
+key, the last record sequence it applied, saved atomically with the state: a redelivered record
+changes nothing, even when Lambda processes one shard with several concurrent batches.
+
+Memory is bounded per incident, not per alert: an incident keeps marks per service (capped), the
+first `max_alerts_recorded` alerts are listed in its timeline and, past that, only alerts that
+bring a new service or alert name (a stratified sample); every other alert is counted exactly.
 """
 
 from __future__ import annotations
@@ -20,19 +26,24 @@ from ..models.events import (
     AlertChange,
     AlertRef,
     AlertsAttached,
+    AlertsDetached,
     AlertsUpdated,
     EventType,
+    GroupingReason,
     IncidentOpened,
     NewEvent,
 )
 from ..store.port import EventStore, append_with_retry
-from ..symptoms import STARVATION, classify
+from ..symptoms import classify
 from ..topology import Topology
-from .correlate import Candidate, assign, join
+from .correlate import Candidate, assign, graph, join, recompute_roots
+from .incoming import Incoming
 from .ports import DetectionStore, Workflow
 from .state import AlertRecord, OpenIncident, ScopeState
 
 ACTOR = "agent:detection"
+MAX_WATERMARKS = 64  # (shard, partition key) watermarks kept per scope; the oldest are forgotten
+FIRING = AlertStatus.FIRING.value
 
 
 @dataclass
@@ -43,8 +54,17 @@ class BatchResult:
     updated: int = 0
     duplicates: int = 0
     noise: int = 0
+    redelivered: int = 0
+    moved: int = 0
     dispatched: list[str] = field(default_factory=list)
     poison: list[str] = field(default_factory=list)
+
+    def merge(self, r: BatchResult) -> None:
+        for name in ("alerts_in", "attached", "updated", "duplicates", "noise", "redelivered", "moved"):
+            setattr(self, name, getattr(self, name) + getattr(r, name))
+        self.incidents_opened += r.incidents_opened
+        self.dispatched += r.dispatched
+        self.poison += r.poison
 
 
 @dataclass
@@ -84,138 +104,232 @@ class DetectionEngine:
         self._floor = Severity(self.cfg.severity_floor).rank
 
     # ------------------------------------------------------------------------------------------
-    def process(self, alerts: Iterable[Alert], batch_id: str) -> BatchResult:
+    def process(self, alerts: Iterable[Alert | Incoming], batch_id: str) -> BatchResult:
+        """Apply a batch: canonical Alerts (tests, replays) or decoded stream items (`Incoming`)."""
         result = BatchResult()
-        by_scope: dict[str, list[Alert]] = defaultdict(list)
+        by_scope: dict[str, list[Incoming]] = defaultdict(list)
         topo = self.topology()
         for a in alerts:
-            by_scope[correlation_scope(a, topo)].append(a)
+            item = a if isinstance(a, Incoming) else Incoming.of(a)
+            by_scope[item.scope or correlation_scope(item.alert, topo)].append(item)
             result.alerts_in += 1
-        for scope, scope_alerts in by_scope.items():
-            self._process_scope(scope, scope_alerts, batch_id, topo, result)
+        for scope, items in by_scope.items():
+            self._process_scope(scope, items, batch_id, topo, result)
         return result
 
     def tick(self, now: datetime) -> list[str]:
-        """Start the workflow of every incident whose settle time has passed (clock: `now`)."""
+        """Open candidates that have lasted long enough and start the workflow of every incident whose
+        settle time has passed (clock: `now`, the alerts' own time)."""
         started: list[str] = []
         due_scopes = sorted({scope for _, scope, due in self.store.list_pending() if due <= now})
+        topo = self.topology()
         for scope in due_scopes:
             state = self.store.load_scope(scope)
             version = state.version
             state.clock = max(filter(None, [state.clock, now]))
             res = BatchResult()
+            pending: dict[str, _Pending] = defaultdict(_Pending)
+            for inc in state.incidents:
+                if not inc.opened:
+                    self._maybe_open(inc, state.clock, scope, pending[inc.id])
+            self._write_events(pending, f"tick/{scope}/{state.clock.isoformat()}", res)
             self._dispatch_due(state, res)
-            self._expire(state, self.topology())
+            self._expire(state, topo, res)
             self.store.save_scope(state, version)
             started += res.dispatched
         return started
 
     # ------------------------------------------------------------------------------------------
-    def _process_scope(self, scope: str, alerts: list[Alert], batch_id: str, topo: Topology,
+    def _process_scope(self, scope: str, items: list[Incoming], batch_id: str, topo: Topology,
                        result: BatchResult) -> None:
         state = self.store.load_scope(scope)
         version = state.version
-        alerts = sorted(alerts, key=lambda a: (a.received_at, a.event_time))
-        records = self.store.get_alerts(list({(a.source, a.key) for a in alerts}))
+        fresh = self._unapplied(state, items)
+        result.redelivered += len(items) - len(fresh)
+        fresh.sort(key=lambda i: (i.received_at, i.event_time))
+        records = self.store.get_alerts(list({(i.source, i.key) for i in fresh}))
         pending: dict[str, _Pending] = defaultdict(_Pending)
         by_id = {i.id: i for i in state.incidents}
         touched: dict[tuple[str, str], AlertRecord] = {}
+        anchored: list[tuple[OpenIncident, str]] = []
+        flap_window = timedelta(seconds=self.cfg.flap_window_seconds)
+        window = timedelta(seconds=self.cfg.window_seconds)
 
-        for a in alerts:
-            state.clock = max(filter(None, [state.clock, a.received_at]))
-            rec = records.get((a.source, a.key))
-            inc = by_id.get(rec.incident_id) if rec and rec.incident_id else None
-            if rec is not None and (inc is not None or rec.flapping or a.status != AlertStatus.FIRING):
-                self._known(a, rec, inc, pending, result)
-                touched[(a.source, a.key)] = rec
-                continue
-            # a new alert (or one whose incident closed long ago firing again)
-            if a.status != AlertStatus.FIRING or a.severity.rank < self._floor or a.is_change_event:
-                why = ("resolved before it was seen firing" if a.status != AlertStatus.FIRING
-                       else "change event" if a.is_change_event else f"below severity floor {self.cfg.severity_floor}")
-                touched[(a.source, a.key)] = AlertRecord(source=a.source, key=a.key, status=a.status.value,
-                                                         last_received_at=a.received_at, deliveries=1,
-                                                         noise_reason=why)
+        for item in fresh:
+            if state.clock is None or item.received_at > state.clock:
+                state.clock = item.received_at
+            rec = records.get((item.source, item.key))
+            if rec is not None:
+                inc = by_id.get(rec.incident_id) if rec.incident_id else None
+                accepting = inc is not None and item.received_at - inc.last_received_at <= window
+                again = item.starts_at is not None and rec.starts_at is not None and item.starts_at != rec.starts_at
+                if item.status == rec.status and (accepting or not again or item.status != FIRING):
+                    # the common case in a storm: a repeat of a known alert (no model built)
+                    self._repeat(item, rec, inc, pending, result)
+                    touched[(item.source, item.key)] = rec
+                    continue
+                refire = item.status == FIRING
+                flapping = rec.flapping and bool(rec.changes) and item.received_at - rec.changes[-1] <= flap_window
+                if not refire or accepting or flapping:
+                    if item.status == rec.status:
+                        self._repeat(item, rec, inc, pending, result)
+                    else:
+                        self._known(item, rec, inc, pending, result)
+                    touched[(item.source, item.key)] = rec
+                    continue
+                # firing again (a new occurrence: resolved in between, or a new start time) after its
+                # incident stopped taking alerts
+            alert = item.alert
+            if alert is None or alert.status != AlertStatus.FIRING or alert.is_change_event:
+                why = ("invalid alert document" if alert is None
+                       else "resolved before it was seen firing" if alert.status != AlertStatus.FIRING
+                       else "change event")
+                touched[(item.source, item.key)] = AlertRecord(source=item.source, key=item.key, status=item.status,
+                                                               last_received_at=item.received_at, deliveries=1,
+                                                               noise_reason=why)
                 result.noise += 1
                 continue
-            service, label = topo.resolve_hints(a.service_hints)
-            cand = Candidate(service=service, label=label, namespace=a.labels.get("namespace"),
-                             starved=classify(a.name, a.title) in STARVATION,
-                             event_time=a.event_time, received_at=a.received_at)
-            choice = assign([i for i in state.incidents], cand, topo, self.cfg.window_seconds)
-            inc = choice.incident
-            if inc is None:
-                inc = OpenIncident(id=incident_id_for(a), first_at=a.received_at, last_at=cand.event_time,
-                                   last_received_at=a.received_at)
-                state.incidents.append(inc)
-                by_id[inc.id] = inc
-            join(inc, cand, topo, a.name)
-            inc.distinct += 1
-            inc.deliveries += 1
-            ref = AlertRef(key=a.key, source=a.source, name=a.name, service=service, service_label=label,
-                           status=a.status.value, severity=a.severity.value, starts_at=a.starts_at,
-                           received_at=a.received_at, title=a.title[:300], reason=choice.reason)
-            p = pending[inc.id]
-            p.at = a.received_at
-            p.deliveries += 1
-            if not inc.opened:
-                if len(inc.held) < self.cfg.max_alerts_recorded:
-                    inc.held.append(ref.model_dump(mode="json"))
-                self._maybe_open(inc, state.clock, scope, a, p)
-            elif inc.recorded < self.cfg.max_alerts_recorded:
-                p.attached.append(ref)
-                inc.recorded += 1
-            else:
-                p.omitted += 1
-            self._schedule(inc)
-            touched[(a.source, a.key)] = AlertRecord(source=a.source, key=a.key, incident_id=inc.id,
-                                                     status=a.status.value, last_received_at=a.received_at,
-                                                     deliveries=1)
-            result.attached += 1
+            inc = self._correlate(alert, state, by_id, topo, pending, result, anchored)
+            touched[(item.source, item.key)] = AlertRecord(source=item.source, key=item.key, incident_id=inc.id,
+                                                           status=item.status, last_received_at=item.received_at,
+                                                           starts_at=item.starts_at, deliveries=1)
 
         self._write_events(pending, batch_id, result)
+        for inc, service in anchored:
+            self._pull_to_anchor(state, inc, service, topo, batch_id, touched, result)
         self.store.put_alerts(list(touched.values()))
         self._dispatch_due(state, result)
-        self._expire(state, topo)
+        self._expire(state, topo, result)
+        self._advance(state, fresh)
         self.store.save_scope(state, version)
 
-    def _known(self, a: Alert, rec: AlertRecord, inc: OpenIncident | None, pending: dict[str, _Pending],
-               result: BatchResult) -> None:
+    def _correlate(self, alert: Alert, state: ScopeState, by_id: dict[str, OpenIncident], topo: Topology,
+                   pending: dict[str, _Pending], result: BatchResult,
+                   anchored: list[tuple[OpenIncident, str]]) -> OpenIncident:
+        """Place a new firing alert: join the best incident or open a candidate; record why."""
+        service, label = topo.resolve_hints(alert.service_hints)
+        symptom = classify(alert.name, alert.title)
+        cand = Candidate(service=service, label=label, namespace=alert.labels.get("namespace"), name=alert.name,
+                         symptom=symptom, kind=graph(topo).kind_of(service, symptom, f"{alert.name} {alert.title}"),
+                         event_time=alert.event_time, received_at=alert.received_at)
+        choice = assign(state.incidents, cand, topo, self.cfg.window_seconds)
+        inc = choice.incident
+        qualifies = alert.severity.rank >= self._floor
+        if inc is None:
+            inc = OpenIncident(id=incident_id_for(alert), first_at=alert.received_at, last_at=cand.event_time,
+                               last_received_at=alert.received_at)
+            state.incidents.append(inc)
+            by_id[inc.id] = inc
+            if not qualifies:
+                result.noise += 1  # held: below the severity floor, it opens nothing on its own
+        had_anchor = cand.service in inc.anchors
+        mark = inc.services.get(cand.service or "")
+        novel = mark is None or alert.name not in mark.names
+        join(inc, cand, topo, alert.name)
+        if cand.anchored and not had_anchor:
+            anchored.append((inc, cand.service))  # type: ignore[arg-type]
+        inc.distinct += 1
+        inc.deliveries += 1
+        inc.firing += 1
+        inc.qualifying += int(qualifies)
+        reason = choice.reason if qualifies or choice.incident else GroupingReason(
+            rule="held", score=choice.reason.score,
+            detail=f"below the severity floor ({self.cfg.severity_floor}): recorded only with an incident that "
+                   f"explains it")
+        ref = AlertRef(key=alert.key, source=alert.source, name=alert.name, service=service, service_label=label,
+                       status=alert.status.value, severity=alert.severity.value, starts_at=alert.starts_at,
+                       received_at=alert.received_at, title=alert.title[:300], reason=reason)
+        p = pending[inc.id]
+        p.at = alert.received_at
+        p.deliveries += 1
+        if not inc.opened:
+            if len(inc.held) < self.cfg.max_alerts_recorded:
+                inc.held.append(ref.model_dump(mode="json"))
+            else:
+                inc.held_omitted += 1
+            self._maybe_open(inc, state.clock, state.scope, p)
+        elif self._record(inc, novel):
+            p.attached.append(ref)
+        else:
+            p.omitted += 1
+        self._schedule(inc)
+        result.attached += 1
+        return inc
+
+    def _record(self, inc: OpenIncident, novel: bool) -> bool:
+        """Whether to list the alert in the timeline: the first N, then only alerts that bring a new
+        service or alert name to the incident (up to `max_alerts_sampled` more)."""
+        cap = self.cfg.max_alerts_recorded + (self.cfg.max_alerts_sampled if novel else 0)
+        if inc.recorded < cap:
+            inc.recorded += 1
+            return True
+        return False
+
+    @staticmethod
+    def _repeat(item: Incoming, rec: AlertRecord, inc: OpenIncident | None, pending: dict[str, _Pending],
+                result: BatchResult) -> None:
+        """A repeat delivery: counted on the alert and on its incident (even one no longer open)."""
         rec.deliveries += 1
-        rec.last_received_at = a.received_at
+        rec.last_received_at = item.received_at
         if inc is not None:
             inc.deliveries += 1
-            pending[inc.id].deliveries += 1
-            pending[inc.id].at = a.received_at
-        if a.status.value == rec.status:
-            result.duplicates += 1
-            return
+        if rec.incident_id:
+            p = pending[rec.incident_id]
+            p.deliveries += 1
+            p.at = item.received_at
+        result.duplicates += 1
+
+    def _known(self, item: Incoming, rec: AlertRecord, inc: OpenIncident | None, pending: dict[str, _Pending],
+               result: BatchResult) -> None:
+        """A state change (resolved, acknowledged, firing again) of an alert already placed."""
+        rec.deliveries += 1
+        rec.last_received_at = item.received_at
+        if rec.incident_id:
+            pending[rec.incident_id].deliveries += 1
+            pending[rec.incident_id].at = item.received_at
+        if inc is not None:
+            inc.deliveries += 1
         window = timedelta(seconds=self.cfg.flap_window_seconds)
-        rec.changes = [t for t in rec.changes if a.received_at - t <= window] + [a.received_at]
+        rec.changes = [t for t in rec.changes if item.received_at - t <= window][-(self.cfg.flap_threshold * 2):] \
+            + [item.received_at]
         was_flapping = rec.flapping
         rec.flapping = len(rec.changes) >= self.cfg.flap_threshold
-        rec.status = a.status.value
+        if inc is not None and (rec.status == FIRING) != (item.status == FIRING):
+            inc.firing += 1 if item.status == FIRING else -1
+        rec.status = item.status
         result.updated += 1
-        if inc is not None and inc.opened and (not was_flapping or not rec.flapping):
+        if rec.incident_id and (inc is None or inc.opened) and (not was_flapping or not rec.flapping):
             # a flapping alert is recorded once when it starts flapping, then damped
-            pending[inc.id].changes.append(AlertChange(key=a.key, status=a.status.value, at=a.received_at,
+            pending[rec.incident_id].changes.append(AlertChange(key=item.key, status=item.status, at=item.received_at,
                                                        flapping=rec.flapping))
 
-    def _maybe_open(self, inc: OpenIncident, clock: datetime | None, scope: str, a: Alert, p: _Pending) -> None:
-        aged = self.cfg.open_min_seconds > 0 and clock is not None and \
+    def _maybe_open(self, inc: OpenIncident, clock: datetime | None, scope: str, p: _Pending) -> None:
+        """Open a candidate once it holds N qualifying alerts, or once it has been firing M seconds."""
+        if inc.opened or inc.qualifying == 0:
+            return
+        aged = self.cfg.open_min_seconds > 0 and clock is not None and inc.firing > 0 and \
             (clock - inc.first_at).total_seconds() >= self.cfg.open_min_seconds
-        if inc.distinct < self.cfg.open_min_alerts and not aged:
+        if inc.qualifying < self.cfg.open_min_alerts and not aged:
             return
         inc.opened = True
-        first = AlertRef.model_validate(inc.held[0])
+        refs = [AlertRef.model_validate(h) for h in inc.held]
+        first = next((r for r in refs if r.reason.rule != "held"), refs[0])
         p.opened = IncidentOpened(scope=scope, title=f"{first.name} on {first.service or first.service_label or scope}",
-                                  severity=a.severity.value, first_alert_at=inc.first_at)
-        p.attached.extend(AlertRef.model_validate(h) for h in inc.held)
-        inc.recorded = len(inc.held)
-        inc.held = []
+                                  severity=max((r.severity for r in refs), key=lambda s: Severity(s).rank),
+                                  first_alert_at=inc.first_at)
+        p.attached = refs + p.attached
+        p.omitted += inc.held_omitted
+        p.deliveries = inc.deliveries  # nothing was recorded while it was a candidate
+        inc.recorded = len(refs)
+        inc.held, inc.held_omitted = [], 0
+        self._schedule(inc)
 
     def _schedule(self, inc: OpenIncident) -> None:
         if inc.dispatched:
+            return
+        if not inc.opened:
+            inc.dispatch_due = (inc.first_at + timedelta(seconds=self.cfg.open_min_seconds)
+                                if self.cfg.open_min_seconds and inc.qualifying else None)
             return
         quiet = inc.last_received_at + timedelta(seconds=self.cfg.settle_quiet_seconds)
         latest = inc.first_at + timedelta(seconds=self.cfg.settle_max_seconds)
@@ -242,30 +356,141 @@ class DetectionEngine:
             if p.changes:
                 evs.append(NewEvent.of(EventType.ALERTS_UPDATED, AlertsUpdated(changes=p.changes), at, ACTOR,
                                        f"{batch_id}/updated"))
-            for start in range(0, len(evs), 20):
-                chunk_evs = evs[start:start + 20]
-                append_with_retry(self.events, incident_id, lambda _s, e=chunk_evs: e)
+            self._append(incident_id, evs)
 
+    def _append(self, incident_id: str, evs: list[NewEvent]) -> None:
+        for start in range(0, len(evs), 20):
+            chunk_evs = evs[start:start + 20]
+            append_with_retry(self.events, incident_id, lambda _s, e=chunk_evs: e)
+
+    # --- regrouping before diagnosis -----------------------------------------------------------
+    def _pull_to_anchor(self, state: ScopeState, target: OpenIncident, service: str, topo: Topology,
+                        batch_id: str, touched: dict[tuple[str, str], AlertRecord], result: BatchResult) -> None:
+        """`target` now shows `service` failing by itself: alerts on that service that other incidents
+        (not yet diagnosed, not anchored there) hold only as symptoms are better explained by it, and
+        move over. An incident is never emptied this way."""
+        if target.dispatched:
+            return
+        g = graph(topo)
+        for source in state.incidents:
+            mark = source.services.get(service)
+            if source is target or source.dispatched or mark is None or service in source.anchors:
+                continue
+            if len(source.services) == 1 and not source.unresolved:
+                continue
+            if target.roots is not None and any(not set(target.roots) & g.explain(service, k) for k in mark.kinds):
+                continue
+            refs = self._refs_on(source, service)
+            if not refs:
+                continue
+            why = GroupingReason(rule="regrouped", score=1.0,
+                                 detail=f"moved from {source.id}: this incident shows {service} failing by itself, "
+                                        f"which explains its symptoms")
+            moved = [r.model_copy(update={"reason": why}) for r in refs]
+            keys = [r.key for r in moved]
+            if source.opened:
+                self._append(source.id, [NewEvent.of(
+                    EventType.ALERTS_DETACHED,
+                    AlertsDetached(keys=keys, to_incident=target.id, reason=why.detail),
+                    moved[-1].received_at, ACTOR, f"{batch_id}/detached/{target.id}/{service}")])
+                source.recorded -= len(moved)
+            else:
+                source.held = [h for h in source.held if h.get("key") not in set(keys)]
+            if target.opened:
+                self._append(target.id, [NewEvent.of(
+                    EventType.ALERTS_ATTACHED, AlertsAttached(alerts=moved), moved[-1].received_at, ACTOR,
+                    f"{batch_id}/regrouped/{source.id}/{service}")])
+                target.recorded += len(moved)
+            else:
+                target.held += [r.model_dump(mode="json") for r in moved]
+            src_mark = source.services.pop(service)
+            mine = target.services.get(service)
+            if mine is None:
+                target.services[service] = src_mark
+            else:
+                mine.first_at, mine.last_at = min(mine.first_at, src_mark.first_at), max(mine.last_at, src_mark.last_at)
+                mine.alerts += src_mark.alerts
+                mine.labels += [x for x in src_mark.labels if x not in mine.labels][:max(0, 10 - len(mine.labels))]
+                mine.names += [x for x in src_mark.names if x not in mine.names][:max(0, 20 - len(mine.names))]
+                mine.kinds += [x for x in src_mark.kinds if x not in mine.kinds]
+            n = len(moved)
+            source.distinct, target.distinct = source.distinct - n, target.distinct + n
+            source.firing, target.firing = max(0, source.firing - n), target.firing + n
+            source.qualifying, target.qualifying = max(0, source.qualifying - n), target.qualifying + n
+            source.roots = recompute_roots(source, topo)
+            target.roots = recompute_roots(target, topo)
+            self._schedule(target)
+            records = self.store.get_alerts([(r.source, r.key) for r in moved if (r.source, r.key) not in touched])
+            for r in moved:
+                rec = touched.get((r.source, r.key)) or records.get((r.source, r.key))
+                if rec is not None:
+                    rec.incident_id = target.id
+                    touched[(r.source, r.key)] = rec
+            result.moved += n
+
+    def _refs_on(self, inc: OpenIncident, service: str) -> list[AlertRef]:
+        if not inc.opened:
+            return [AlertRef.model_validate(h) for h in inc.held if h.get("service") == service]
+        state = self.events.get_state(inc.id)
+        if state is None:
+            return []
+        return [AlertRef(key=v.key, source=v.source, name=v.name, service=v.service, service_label=v.service_label,
+                         status=v.status, severity=v.severity, starts_at=v.starts_at, received_at=v.first_received_at,
+                         title=v.title, reason=GroupingReason.model_validate(v.reason or {"rule": "unknown"}))
+                for v in state.alerts.values() if v.service == service]
+
+    # --- dispatch, expiry, idempotency -----------------------------------------------------------
     def _dispatch_due(self, state: ScopeState, result: BatchResult) -> None:
         clock = state.clock
         for inc in state.incidents:
-            if not inc.opened or inc.dispatched or inc.dispatch_due is None:
+            if inc.dispatched or inc.dispatch_due is None:
                 continue
-            if clock is not None and clock >= inc.dispatch_due:
-                inc.dispatched += 1
-                self.workflow.start(inc.id, self.workflow_input(inc.id, inc.dispatched))
-                self.store.delete_pending(inc.id)
-                result.dispatched.append(inc.id)
-            else:
+            if inc.opened and clock is not None and clock >= inc.dispatch_due:
+                self._dispatch(inc, result)
+            elif inc.pending_due != inc.dispatch_due:
                 self.store.put_pending(inc.id, state.scope, inc.dispatch_due)
+                inc.pending_due = inc.dispatch_due
 
-    def _expire(self, state: ScopeState, topo: Topology) -> None:
-        """Forget incidents that can no longer take alerts; cap how many a scope tracks."""
+    def _dispatch(self, inc: OpenIncident, result: BatchResult) -> None:
+        inc.dispatched += 1
+        self.workflow.start(inc.id, self.workflow_input(inc.id, inc.dispatched))
+        self.store.delete_pending(inc.id)
+        inc.pending_due = None
+        result.dispatched.append(inc.id)
+
+    def _expire(self, state: ScopeState, topo: Topology, result: BatchResult) -> None:
+        """Forget incidents that can no longer take alerts. Past `max_open_incidents` in one scope the
+        oldest are diagnosed at once (never dropped undiagnosed) and stop taking alerts."""
         if state.clock is None:
             return
         window = timedelta(seconds=self.cfg.window_seconds)
         keep = [i for i in state.incidents
-                if state.clock - i.last_received_at <= window or (i.opened and not i.dispatched)]
+                if state.clock - i.last_received_at <= window or (i.opened and not i.dispatched)
+                or (not i.opened and i.dispatch_due is not None)]
+        for i in state.incidents:
+            if i not in keep and i.pending_due is not None:
+                self.store.delete_pending(i.id)
         keep.sort(key=lambda i: i.last_received_at)
-        state.incidents = keep[-self.cfg.max_open_incidents:]
+        overflow = len(keep) - self.cfg.max_open_incidents
+        for i in keep[:max(0, overflow)]:
+            if i.opened and not i.dispatched:
+                self._dispatch(i, result)
+            elif i.pending_due is not None:
+                self.store.delete_pending(i.id)
+        state.incidents = keep[max(0, overflow):]
 
+    @staticmethod
+    def _unapplied(state: ScopeState, items: list[Incoming]) -> list[Incoming]:
+        marks = state.applied
+        if not marks:
+            return list(items)
+        return [i for i in items if i.origin is None or i.origin[1] > marks.get(i.origin[0], -1)]
+
+    @staticmethod
+    def _advance(state: ScopeState, items: list[Incoming]) -> None:
+        for i in items:
+            if i.origin is not None and i.origin[1] > state.applied.get(i.origin[0], -1):
+                state.applied.pop(i.origin[0], None)
+                state.applied[i.origin[0]] = i.origin[1]
+        while len(state.applied) > MAX_WATERMARKS:
+            state.applied.pop(next(iter(state.applied)))

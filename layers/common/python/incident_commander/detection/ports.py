@@ -86,24 +86,3 @@ class RecordingWorkflow(Workflow):
     def start(self, name: str, payload: dict[str, Any]) -> str:
         self.started.setdefault(name, payload)
         return name
-
-
-class Checkpoints(abc.ABC):
-    """The last sequence number fully processed per shard (so redeliveries are no-ops)."""
-
-    @abc.abstractmethod
-    def get(self, shard: str) -> str | None: ...
-
-    @abc.abstractmethod
-    def put(self, shard: str, seq: str) -> None: ...
-
-
-class InMemoryCheckpoints(Checkpoints):
-    def __init__(self) -> None:
-        self.done: dict[str, str] = {}
-
-    def get(self, shard: str) -> str | None:
-        return self.done.get(shard)
-
-    def put(self, shard: str, seq: str) -> None:
-        self.done[shard] = seq

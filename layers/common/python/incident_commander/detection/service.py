@@ -9,7 +9,6 @@ from ..runtime import Deps
 from ..timeutil import parse_iso
 from .engine import DetectionEngine
 from .kinesis_batch import handle_batch
-from .ports import Checkpoints
 
 
 def build_engine(deps: Deps) -> DetectionEngine:
@@ -17,14 +16,14 @@ def build_engine(deps: Deps) -> DetectionEngine:
     return DetectionEngine(deps.settings, deps.detection, deps.events, deps.workflow, deps.topology)
 
 
-def on_kinesis(event: dict[str, Any], engine: DetectionEngine, checkpoints: Checkpoints,
-               log: Any = None) -> dict[str, Any]:
+def on_kinesis(event: dict[str, Any], engine: DetectionEngine, log: Any = None) -> dict[str, Any]:
     """The partial-batch response (only `batchItemFailures`: Lambda rejects anything else)."""
-    response, result = handle_batch(event, engine, checkpoints)
+    response, result = handle_batch(event, engine)
     if log is not None:
         log.info("batch processed", extra={"alerts": result.alerts_in, "opened": result.incidents_opened,
                                            "dispatched": result.dispatched, "noise": result.noise,
-                                           "duplicates": result.duplicates, "poison": result.poison})
+                                           "duplicates": result.duplicates, "redelivered": result.redelivered,
+                                           "moved": result.moved, "poison": result.poison})
     return response
 
 

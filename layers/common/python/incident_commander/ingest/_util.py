@@ -53,9 +53,14 @@ def when(value: Any, field: str, required: bool = False) -> datetime | None:
         return None
     if isinstance(value, bool):
         raise PayloadError(field, "expected a timestamp")
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 16:
+        value = int(value.strip())  # epoch seconds or milliseconds as text (Datadog's $DATE)
     if isinstance(value, (int, float)):
         secs = value / 1000 if value > 10_000_000_000 else value
-        return datetime.fromtimestamp(secs, tz=UTC)
+        try:
+            return datetime.fromtimestamp(secs, tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise PayloadError(field, "timestamp out of range") from exc
     if not isinstance(value, str):
         raise PayloadError(field, "expected a timestamp string")
     if value.startswith(_ZERO_TIME_PREFIX):
@@ -75,3 +80,43 @@ def label_fingerprint(labels: dict[str, str]) -> str:
     """A stable 16-hex key from a label set, for payloads that carry no fingerprint of their own."""
     h = hashlib.sha256("\x1f".join(f"{k}\x1e{v}" for k, v in sorted(labels.items())).encode()).hexdigest()
     return h[:16]
+
+
+def scalars(value: Any, limit: int = 50) -> dict[str, str]:
+    """Top-level scalar entries of a free-form object (custom details), stringified; the rest is skipped."""
+    if not isinstance(value, dict):
+        return {}
+    out: dict[str, str] = {}
+    for k, v in value.items():
+        if len(out) >= limit:
+            break
+        if isinstance(v, (str, int, float, bool)) and len(str(k)) <= 256:
+            out[str(k)] = str(v)[:1024]
+    return out
+
+
+def tag_labels(tags: Any, field: str, limit: int = 100) -> dict[str, str]:
+    """`key:value` / `key=value` tags (a list, or one comma-separated string) as labels; bare tags map to ""."""
+    if tags is None or tags == "":
+        return {}
+    if isinstance(tags, str):
+        items: list[Any] = tags.split(",")
+    elif isinstance(tags, list):
+        items = tags
+    else:
+        raise PayloadError(field, f"expected a list or a comma-separated string, got {type(tags).__name__}")
+    out: dict[str, str] = {}
+    for i, t in enumerate(items[:limit]):
+        if not isinstance(t, str):
+            raise PayloadError(f"{field}[{i}]", "expected a string")
+        t = t.strip()
+        if not t:
+            continue
+        k, sep, v = t.partition(":") if ":" in t else t.partition("=")
+        out.setdefault(k.strip()[:256], v.strip()[:1024] if sep else "")
+    return out
+
+
+def digest(*parts: str) -> str:
+    """A stable 16-hex key from text parts, for payloads that carry no identity of their own."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]

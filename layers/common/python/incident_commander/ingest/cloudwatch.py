@@ -1,8 +1,9 @@
 """CloudWatch alarms: the EventBridge "CloudWatch Alarm State Change" event, and the SNS notification.
 
 Key: the alarm ARN (`resources[0]`, or `AlarmArn` over SNS) — the same alarm gives the same key on
-both paths. Service hints come from the metric dimensions (FunctionName, DBInstanceIdentifier,
-LoadBalancer, TableName, QueueName...), then the alarm name.
+both paths, and the same source (`cloudwatch`), so an alarm delivered both ways is one alert.
+Service hints come from the metric dimensions (FunctionName, DBInstanceIdentifier, LoadBalancer,
+TableName, QueueName...), then the alarm name.
 """
 
 from __future__ import annotations
@@ -37,43 +38,58 @@ def _hints(dimensions: dict[str, str], alarm_name: str) -> tuple[str, ...]:
 
 
 def parse_eventbridge(body: Any, received_at: datetime) -> list[Alert]:
+    """The EventBridge "CloudWatch Alarm State Change" event; also the Lambda alarm-action event
+    (`alarmArn` + `alarmData`, the same alarm document), which a Lambda alarm action delivers."""
     b = u.obj(body, "body")
+    if "alarmData" in b and "detail-type" not in b:
+        arn = u.text(b.get("alarmArn"), "alarmArn", max_len=2048)
+        return _alarm(u.obj(b.get("alarmData"), "alarmData"), "alarmData", arn, b.get("accountId"), b.get("region"),
+                      b.get("time"), received_at, b)
     if b.get("detail-type") != "CloudWatch Alarm State Change":
-        raise PayloadError("detail-type", f"expected 'CloudWatch Alarm State Change', got {b.get('detail-type')!r}")
-    detail = u.obj(b.get("detail"), "detail")
+        raise PayloadError("detail-type", f"expected 'CloudWatch Alarm State Change', got {str(b.get('detail-type'))[:60]!r}")
     resources = u.lst(b.get("resources"), "resources")
-    if not resources or not isinstance(resources[0], str):
+    if not resources or not isinstance(resources[0], str) or not resources[0].strip():
         raise PayloadError("resources[0]", "missing alarm ARN")
-    alarm = u.text(detail.get("alarmName"), "detail.alarmName", max_len=512)
-    state = u.obj(detail.get("state"), "detail.state")
-    value = u.text(state.get("value"), "detail.state.value")
+    arn = u.text(resources[0], "resources[0]", max_len=2048)
+    return _alarm(u.obj(b.get("detail"), "detail"), "detail", arn, b.get("account"), b.get("region"), b.get("time"),
+                  received_at, b)
+
+
+def _alarm(detail: dict[str, Any], f: str, arn: str, account: Any, region: Any, time: Any, received_at: datetime,
+           raw: dict[str, Any]) -> list[Alert]:
+    alarm = u.text(detail.get("alarmName"), f"{f}.alarmName", max_len=512)
+    state = u.obj(detail.get("state"), f"{f}.state")
+    value = u.text(state.get("value"), f"{f}.state.value")
     if value not in STATES:
-        raise PayloadError("detail.state.value", f"expected ALARM, OK or INSUFFICIENT_DATA, got {value!r}")
+        raise PayloadError(f"{f}.state.value", f"expected ALARM, OK or INSUFFICIENT_DATA, got {value[:40]!r}")
     config = detail.get("configuration") if isinstance(detail.get("configuration"), dict) else {}
     dims: dict[str, str] = {}
     metric_names: list[str] = []
     namespaces: list[str] = []
-    for i, m in enumerate(config.get("metrics") or []):
-        stat = (u.obj(m, f"detail.configuration.metrics[{i}]").get("metricStat") or {}).get("metric") or {}
-        dims.update(u.str_map(stat.get("dimensions"), f"detail.configuration.metrics[{i}].metricStat.metric.dimensions"))
-        if stat.get("name"):
-            metric_names.append(str(stat["name"]))
-        if stat.get("namespace"):
-            namespaces.append(str(stat["namespace"]))
+    for i, m in enumerate(u.lst(config.get("metrics") or [], f"{f}.configuration.metrics")):
+        field = f"{f}.configuration.metrics[{i}]"
+        stat = u.obj(m, field).get("metricStat") or {}
+        metric = u.obj(u.obj(stat, f"{field}.metricStat").get("metric") or {}, f"{field}.metricStat.metric")
+        dims.update(u.str_map(metric.get("dimensions"), f"{field}.metricStat.metric.dimensions"))
+        if metric.get("name"):
+            metric_names.append(str(metric["name"]))
+        if metric.get("namespace"):
+            namespaces.append(str(metric["namespace"]))
     description = str(config.get("description") or "")
     reason = str(state.get("reason") or "")
+    account, region = str(account or ""), str(region or "")
     labels = {"alarm_name": alarm, **{f"dim_{k}": v for k, v in dims.items()},
               "metric": ",".join(metric_names), "namespace": ",".join(namespaces),
-              "account": str(b.get("account", "")), "region": str(b.get("region", ""))}
+              "account": account, "region": region}
     return [Alert(
-        source="cloudwatch", key=resources[0], status=STATES[value],
+        source="cloudwatch", key=arn, status=STATES[value],
         severity=Severity.LOW if value == "INSUFFICIENT_DATA" else _severity_from(f"{alarm} {description}", Severity.HIGH),
-        name=alarm, title=description or alarm, description=reason[:4096],
+        name=alarm, title=(description or alarm)[:1024], description=reason[:4096],
         service_hints=_hints(dims, alarm), labels={k: v for k, v in labels.items() if v},
-        starts_at=u.when(state.get("timestamp"), "detail.state.timestamp") or u.when(b.get("time"), "time"),
+        starts_at=u.when(state.get("timestamp"), f"{f}.state.timestamp") or u.when(time, "time"),
         received_at=received_at,
-        scope=f"aws:{b.get('account', '')}:{b.get('region', '')}",
-        raw=b,
+        scope=f"aws:{account}:{region}",
+        raw=raw,
     )]
 
 
@@ -99,26 +115,29 @@ def parse_sns(body: Any, received_at: datetime) -> list[Alert]:
     arn = u.text(m.get("AlarmArn"), f"{field}.AlarmArn", max_len=2048)
     value = u.text(m.get("NewStateValue"), f"{field}.NewStateValue")
     if value not in STATES:
-        raise PayloadError(f"{field}.NewStateValue", f"expected ALARM, OK or INSUFFICIENT_DATA, got {value!r}")
-    trigger = m.get("Trigger") if isinstance(m.get("Trigger"), dict) else {}
+        raise PayloadError(f"{field}.NewStateValue", f"expected ALARM, OK or INSUFFICIENT_DATA, got {value[:40]!r}")
+    trigger = u.obj(m.get("Trigger") or {}, f"{field}.Trigger")
     dims: dict[str, str] = {}
-    raw_dims = trigger.get("Dimensions") or []
-    for metric in trigger.get("Metrics") or []:
-        raw_dims += (((metric or {}).get("MetricStat") or {}).get("Metric") or {}).get("Dimensions") or []
+    raw_dims = list(u.lst(trigger.get("Dimensions") or [], f"{field}.Trigger.Dimensions"))
+    for i, metric in enumerate(u.lst(trigger.get("Metrics") or [], f"{field}.Trigger.Metrics")):
+        mf = f"{field}.Trigger.Metrics[{i}]"
+        stat = u.obj(u.obj(metric, mf).get("MetricStat") or {}, f"{mf}.MetricStat")
+        raw_dims += u.lst(u.obj(stat.get("Metric") or {}, f"{mf}.MetricStat.Metric").get("Dimensions") or [],
+                          f"{mf}.MetricStat.Metric.Dimensions")
     for i, d in enumerate(raw_dims):
         d = u.obj(d, f"{field}.Trigger.Dimensions[{i}]")
         name, val = d.get("name") or d.get("Name"), d.get("value") or d.get("Value")
-        if name and val:
-            dims[str(name)] = str(val)
+        if isinstance(name, str) and isinstance(val, (str, int, float)) and name and val != "":
+            dims[name[:256]] = str(val)[:1024]
     description = str(m.get("AlarmDescription") or "")
     labels = {"alarm_name": alarm, **{f"dim_{k}": v for k, v in dims.items()},
               "metric": str(trigger.get("MetricName") or ""), "namespace": str(trigger.get("Namespace") or ""),
-              "account": str(m.get("AWSAccountId", "")), "region": str(m.get("Region", ""))}
+              "account": str(m.get("AWSAccountId", "")), "region": str(m.get("Region", "")), "delivery": "sns"}
     region = arn.split(":")[3] if arn.count(":") >= 5 else str(m.get("Region", ""))
     return [Alert(
-        source="sns", key=arn, status=STATES[value],
+        source="cloudwatch", key=arn, status=STATES[value],
         severity=Severity.LOW if value == "INSUFFICIENT_DATA" else _severity_from(f"{alarm} {description}", Severity.HIGH),
-        name=alarm, title=description or alarm, description=str(m.get("NewStateReason") or "")[:4096],
+        name=alarm, title=(description or alarm)[:1024], description=str(m.get("NewStateReason") or "")[:4096],
         service_hints=_hints(dims, alarm), labels={k: v for k, v in labels.items() if v},
         starts_at=u.when(m.get("StateChangeTime"), f"{field}.StateChangeTime"),
         received_at=received_at,

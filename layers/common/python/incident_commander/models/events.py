@@ -21,6 +21,7 @@ class EventType(StrEnum):
     INCIDENT_OPENED = "incident.opened"
     ALERTS_ATTACHED = "alerts.attached"
     ALERTS_UPDATED = "alerts.updated"
+    ALERTS_DETACHED = "alerts.detached"  # regrouped into another incident before diagnosis
     SEVERITY_CHANGED = "incident.severity_changed"
     DIAGNOSIS_STARTED = "diagnosis.started"
     HYPOTHESES_PROPOSED = "hypotheses.proposed"
@@ -83,6 +84,14 @@ class AlertChange(BaseModel):
     status: str
     at: datetime
     flapping: bool = False
+
+
+class AlertsDetached(BaseModel):
+    """Alerts regrouped into another incident before this one was diagnosed."""
+
+    keys: list[str]
+    to_incident: str
+    reason: str = ""
 
 
 class AlertsUpdated(BaseModel):
@@ -191,6 +200,7 @@ DATA_MODELS: dict[EventType, type[BaseModel]] = {
     EventType.INCIDENT_OPENED: IncidentOpened,
     EventType.ALERTS_ATTACHED: AlertsAttached,
     EventType.ALERTS_UPDATED: AlertsUpdated,
+    EventType.ALERTS_DETACHED: AlertsDetached,
     EventType.SEVERITY_CHANGED: SeverityChanged,
     EventType.DIAGNOSIS_STARTED: DiagnosisStarted,
     EventType.HYPOTHESES_PROPOSED: HypothesesProposed,

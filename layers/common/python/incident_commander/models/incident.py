@@ -131,6 +131,13 @@ def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
             if view is not None:
                 s.alerts[c["key"]] = view.model_copy(update={"status": c["status"], "flapping": c.get("flapping", False),
                                                              "last_received_at": _dt(c["at"])})
+    elif t == EventType.ALERTS_DETACHED:
+        s.alerts = dict(s.alerts)  # copy-on-write
+        for key in d["keys"]:
+            view = s.alerts.pop(key, None)
+            if view is not None:
+                s.alert_deliveries = max(0, s.alert_deliveries - view.deliveries)
+        s.services = [x for x in s.services if any(v.service == x for v in s.alerts.values())]
     elif t == EventType.SEVERITY_CHANGED:
         s.severity = d["severity"]
     elif t == EventType.DIAGNOSIS_STARTED:

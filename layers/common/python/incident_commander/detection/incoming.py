@@ -1,0 +1,82 @@
+"""One alert as the detection engine receives it, with the full model built only when needed.
+
+In a storm nearly every alert repeats one already known: the engine needs only its identity,
+status and time to count it. `Incoming` reads those few fields from the stream document and
+validates the full canonical `Alert` lazily, the first time correlation needs it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..models import Alert, AlertStatus
+from ..timeutil import parse_iso
+
+_STATUSES = frozenset(s.value for s in AlertStatus)
+
+
+class BadAlertDocument(ValueError):
+    """A stream document that is not a canonical alert; the message names the field."""
+
+
+class Incoming:
+    __slots__ = ("source", "key", "status", "received_at", "starts_at", "event_time", "scope", "origin", "_doc",
+                 "_alert")
+
+    def __init__(self, source: str, key: str, status: str, received_at: datetime, starts_at: datetime | None,
+                 scope: str | None = None, origin: tuple[str, int] | None = None, doc: dict[str, Any] | None = None,
+                 alert: Alert | None = None):
+        self.source, self.key, self.status = source, key, status
+        self.received_at, self.starts_at = received_at, starts_at
+        self.event_time = starts_at or received_at
+        self.scope = scope  # correlation scope, when the writer already computed it
+        self.origin = origin  # ("<shard>|<partition key>", sequence number) of the stream record
+        self._doc, self._alert = doc, alert
+
+    @classmethod
+    def of(cls, alert: Alert, scope: str | None = None, origin: tuple[str, int] | None = None) -> Incoming:
+        return cls(alert.source, alert.key, alert.status.value, alert.received_at, alert.starts_at, scope, origin,
+                   alert=alert)
+
+    @classmethod
+    def from_doc(cls, doc: Any, scope: str | None, origin: tuple[str, int] | None,
+                 times: dict[str, datetime]) -> Incoming:
+        """From a canonical alert document; `times` caches parsed timestamps across one batch."""
+        if not isinstance(doc, dict):
+            raise BadAlertDocument("alert: expected an object")
+        source, key, status, received = doc.get("source"), doc.get("key"), doc.get("status"), doc.get("received_at")
+        if not isinstance(source, str) or not source:
+            raise BadAlertDocument("alert.source: expected a non-empty string")
+        if not isinstance(key, str) or not key:
+            raise BadAlertDocument("alert.key: expected a non-empty string")
+        if status not in _STATUSES:
+            raise BadAlertDocument(f"alert.status: expected one of {sorted(_STATUSES)}")
+        received_at = _time(received, times, "alert.received_at")
+        starts = doc.get("starts_at")
+        starts_at = _time(starts, times, "alert.starts_at") if starts else None
+        return cls(source, key, status, received_at, starts_at, scope, origin, doc=doc)
+
+    @property
+    def alert(self) -> Alert | None:
+        """The validated canonical alert (None when the document does not validate)."""
+        if self._alert is None and self._doc is not None:
+            try:
+                self._alert = Alert.model_validate(self._doc)
+            except ValidationError:
+                self._doc = None
+        return self._alert
+
+
+def _time(value: Any, cache: dict[str, datetime], field: str) -> datetime:
+    if not isinstance(value, str):
+        raise BadAlertDocument(f"{field}: expected an ISO 8601 string")
+    t = cache.get(value)
+    if t is None:
+        try:
+            t = cache[value] = parse_iso(value)
+        except ValueError as exc:
+            raise BadAlertDocument(f"{field}: not an ISO 8601 time") from exc
+    return t
