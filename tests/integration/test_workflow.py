@@ -126,17 +126,20 @@ def test_escalate_then_reject(local_stack, player, t0):
 
 
 def test_failing_agent_is_caught_and_becomes_a_missing_vote(local_stack, player, t0):
-    name = local_stack.arns[n.F_DIAGNOSE_TOPOLOGY].split(":")[-1]
+    # topology and memory fail; the LLM is off: the evidence rules alone are below the quorum of two
+    names = [local_stack.arns[f].split(":")[-1] for f in (n.F_DIAGNOSE_TOPOLOGY, n.F_DIAGNOSE_MEMORY)]
 
     def boom(event):
         raise RuntimeError("topology store unavailable")
 
-    local_stack.lambdas.faults[name] = boom
+    for name in names:
+        local_stack.lambdas.faults[name] = boom
     try:
         local_stack.put_topology(TOPOLOGY)
         started = play(player, oom_storm(t0))
     finally:
-        local_stack.lambdas.faults.pop(name)
+        for name in names:
+            local_stack.lambdas.faults.pop(name)
     incident_id = started[0]
     events = history(local_stack, execution_for(player, incident_id)["executionArn"])
     states = entered(events)

@@ -29,7 +29,7 @@ def load_section(model: type[M], prefix: str, environ: Mapping[str, str] | None 
             continue
         raw = env[var]
         annotation = str(field_info.annotation)
-        if raw[:1] in "[{" or "list" in annotation or "dict" in annotation:
+        if raw[:1] in ("[", "{") or "list" in annotation or "dict" in annotation:  # "" is no JSON
             try:
                 values[name] = json.loads(raw)
             except json.JSONDecodeError as exc:
@@ -105,12 +105,50 @@ class ImpactConfig(BaseModel):
     propagation: float = Field(0.5, ge=0, le=1, description="share of a dependency's degradation its callers feel")
 
 
+class MemoryConfig(BaseModel):
+    """RAG memory: where patterns live and how text becomes vectors (IC_MEMORY_*)."""
+
+    backend: Literal["auto", "embedded", "opensearch"] = Field(
+        "auto", description="auto: OpenSearch Serverless when an endpoint is set, else the embedded store")
+    path: str = Field(":memory:", description="the embedded store's SQLite file (:memory: = per process)")
+    embedder: Literal["auto", "local", "titan", "hashing"] = Field(
+        "auto", description="auto: Titan v2 with OpenSearch, the offline all-MiniLM-L6-v2 otherwise")
+    dimensions: int = Field(512, description="Titan v2 output size (256, 512 or 1024); the local model is 384")
+    endpoint: str = Field("", description="OpenSearch Serverless collection endpoint (backend=opensearch)")
+    index: str = "incident-memory"
+    keyword_weight: float = Field(0.3, ge=0, le=1, description="fusion weight of the keyword query")
+    top_k: int = Field(8, ge=1, le=50, description="patterns retrieved per diagnosis")
+    seed_knowledge: bool = Field(True, description="load the packaged failure-mode knowledge base when empty")
+
+
+class LlmConfig(BaseModel):
+    """Bedrock LLM diagnoser (IC_LLM_*): off unless enabled."""
+
+    enabled: bool = False
+    model_id: str = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    timeout_seconds: float = Field(8.0, gt=0, le=60, description="strict read timeout of one Converse call")
+    max_prompt_tokens: int = Field(3000, ge=500, le=50_000, description="hard budget for the prompt")
+    max_output_tokens: int = Field(800, ge=100, le=4000)
+    endpoint_url: str = Field("", description="override the bedrock-runtime endpoint (tests, VPC endpoints)")
+
+
+class StoreConfig(BaseModel):
+    """The event store (store/, adapters/dynamodb.py). Read from IC_<FIELD>, e.g. IC_REPLICA_REGIONS."""
+
+    replica_regions: list[Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]] = Field(
+        default_factory=list, description='JSON list, e.g. ["us-west-2"]: reads fail over to these replicas')
+    retention_days: int = Field(90, ge=1, description="archive and expire events this long after resolution")
+    archive_bucket: str = Field("", description="S3 bucket of archived events (empty: no archiving)")
+
+
 class Settings(BaseModel):
     stage: str = "local"
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     consensus: ConsensusConfig = Field(default_factory=ConsensusConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     impact: ImpactConfig = Field(default_factory=ImpactConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    llm: LlmConfig = Field(default_factory=LlmConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -121,4 +159,6 @@ class Settings(BaseModel):
             consensus=load_section(ConsensusConfig, "IC_CONSENSUS_", env),
             escalation=load_section(EscalationConfig, "IC_ESCALATION_", env),
             impact=load_section(ImpactConfig, "IC_IMPACT_", env),
+            memory=load_section(MemoryConfig, "IC_MEMORY_", env),
+            llm=load_section(LlmConfig, "IC_LLM_", env),
         )

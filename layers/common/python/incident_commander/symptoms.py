@@ -39,7 +39,7 @@ class Symptom(StrEnum):
 
 # (symptom, pattern over the normalised alert name + metric + text). Order matters: first match wins.
 _RULES: list[tuple[Symptom, str]] = [
-    (Symptom.OOM, r"oom|outofmemory|out of memory|memory ?kill"),
+    (Symptom.OOM, r"\boom|outofmemory|out of memory|memory ?kill"),  # \b: not the "oom" in "TooMany"
     (Symptom.CRASHLOOP, r"crashloop|crash loop|restart|failedpods?|pods? failed|backoff|exited|crashed"),
     (Symptom.WAITING, r"containerwaiting|container waiting|imagepull|errimage|createcontainer(config)?error|"
                       r"invalidimagename"),

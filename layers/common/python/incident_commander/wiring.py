@@ -166,10 +166,16 @@ SECRETS: dict[str, SecretSpec] = {n.SECRET_WEBHOOK_TOKENS: SecretSpec(
 COLLECTIONS: dict[str, CollectionSpec] = {n.C_MEMORY: CollectionSpec(n.C_MEMORY)}
 
 
-def _diagnoser(key: str, name: str, description: str) -> FunctionSpec:
+# RAG memory: the embedded store unless IC_MEMORY_ENDPOINT names an OpenSearch Serverless collection
+# (in AWS: Ref("collection", n.C_MEMORY, "endpoint") once the deploy and parity test resolve that kind)
+_MEMORY_ENV: dict[str, str | Ref] = {}
+
+
+def _diagnoser(key: str, name: str, description: str, env: dict[str, str | Ref] | None = None,
+               memory_mb: int = 512) -> FunctionSpec:
     return FunctionSpec(key, f"functions/{key}", env={**_COMMON_ENV, n.ENV_DIAGNOSER: name,
-                                                       "POWERTOOLS_SERVICE_NAME": key},
-                        timeout_s=20, description=description)
+                                                       "POWERTOOLS_SERVICE_NAME": key, **(env or {})},
+                        timeout_s=20, memory_mb=memory_mb, description=description)
 
 
 FUNCTIONS: dict[str, FunctionSpec] = {
@@ -190,6 +196,13 @@ FUNCTIONS: dict[str, FunctionSpec] = {
              n.ENV_STATE_MACHINE_ARN: Ref("state_machine", n.SM_INCIDENT_RESPONSE, "arn")}),
     n.F_DIAGNOSE_RULES: _diagnoser(n.F_DIAGNOSE_RULES, "rules", "Diagnoser: evidence rules"),
     n.F_DIAGNOSE_TOPOLOGY: _diagnoser(n.F_DIAGNOSE_TOPOLOGY, "topology", "Diagnoser: topology localisation"),
+    n.F_DIAGNOSE_MEMORY: _diagnoser(n.F_DIAGNOSE_MEMORY, "memory", "Diagnoser: similar past incidents (RAG memory)",
+                                    env=_MEMORY_ENV, memory_mb=1024),
+    n.F_DIAGNOSE_LLM: _diagnoser(n.F_DIAGNOSE_LLM, "llm", "Diagnoser: Bedrock LLM (when IC_LLM_ENABLED)",
+                                 env={"IC_LLM_ENABLED": "false"}),
+    n.F_LEARNING: FunctionSpec(n.F_LEARNING, "functions/learning", memory_mb=1024, timeout_s=60,
+                               description="Learns a pattern from every resolved (or corrected) incident",
+                               env={**_COMMON_ENV, **_MEMORY_ENV, "POWERTOOLS_SERVICE_NAME": n.F_LEARNING}),
     n.F_CONSENSUS: FunctionSpec(n.F_CONSENSUS, "functions/consensus", description="Weighted consensus",
                                 env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_CONSENSUS}),
     n.F_ESCALATION: FunctionSpec(n.F_ESCALATION, "functions/escalation",
@@ -209,6 +222,8 @@ STATE_MACHINE = StateMachineSpec(
     function_arns={
         "DiagnoseRulesFunctionArn": n.F_DIAGNOSE_RULES,
         "DiagnoseTopologyFunctionArn": n.F_DIAGNOSE_TOPOLOGY,
+        "DiagnoseMemoryFunctionArn": n.F_DIAGNOSE_MEMORY,
+        "DiagnoseLlmFunctionArn": n.F_DIAGNOSE_LLM,
         "ConsensusFunctionArn": n.F_CONSENSUS,
         "EscalationFunctionArn": n.F_ESCALATION,
         "RecorderFunctionArn": n.F_RECORDER,

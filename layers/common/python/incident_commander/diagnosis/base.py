@@ -76,10 +76,12 @@ def get_diagnoser(name: str) -> Diagnoser:
 
 
 def _registry() -> dict[str, type[Diagnoser]]:
+    from .llm import LlmDiagnoser
+    from .memory import MemoryDiagnoser
     from .rules import RulesDiagnoser
     from .topology_walk import TopologyDiagnoser
 
-    return {"rules": RulesDiagnoser, "topology": TopologyDiagnoser}
+    return {"rules": RulesDiagnoser, "topology": TopologyDiagnoser, "memory": MemoryDiagnoser, "llm": LlmDiagnoser}
 
 
 DIAGNOSERS: dict[str, type[Diagnoser]] = _registry()
