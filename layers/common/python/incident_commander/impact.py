@@ -28,6 +28,7 @@ from .timeutil import parse_iso
 from .topology import Topology
 
 DEFAULT_CONFIG = ImpactConfig()
+DETACHED = "alerts.detached"  # EventType.ALERTS_DETACHED: alerts moved to another incident
 
 
 class ServiceImpact(BaseModel):
@@ -117,6 +118,11 @@ def changes_from_events(events: Sequence[StoredEvent]) -> list[AlertChange]:
                     out.append(AlertChange(at=parse_iso(ch["at"]), key=ch["key"], firing=ch["status"] != "resolved",
                                            service=first.service, name=first.name, title=first.title,
                                            severity=first.severity))
+        elif e.type == DETACHED:  # regrouped into another incident: it counts there, from its start
+            gone = set(e.data.get("keys", []))
+            out = [c for c in out if c.key not in gone]
+            for key in gone:
+                known.pop(key, None)
     return out
 
 

@@ -28,11 +28,18 @@ def clock_text(seconds: float | None) -> str:
 
 
 class TimelinePrinter:
-    """Prints each incident's new timeline events, then its status, stage, MTTR and cost so far."""
+    """Prints each incident's new timeline events, then its status, stage, MTTR and cost so far
+    (at most every `every` wall seconds: fast plays print in batches)."""
 
-    def __init__(self, player: Player, start: datetime, out: TextIO = sys.stdout, since: datetime | None = None):
-        self.player, self.start, self.out, self.since = player, start, out, since
+    def __init__(self, player: Player, start: datetime, out: TextIO = sys.stdout, since: datetime | None = None,
+                 every: float = 0.0):
+        self.player, self.start, self.out, self.since, self.every = player, start, out, since, every
         self.seen: dict[str, int] = {}
+        self.printed_at = 0.0
+
+    def maybe_print(self) -> None:
+        if time.monotonic() - self.printed_at >= self.every:
+            self.print_new()
 
     def incidents(self) -> list[dict]:
         query = {"limit": "100", **({"since": self.since.isoformat()} if self.since else {})}
@@ -40,6 +47,7 @@ class TimelinePrinter:
         return body["incidents"] if status == 200 else []
 
     def print_new(self) -> list[dict]:
+        self.printed_at = time.monotonic()
         incidents = self.incidents()
         for inc in sorted(incidents, key=lambda i: i["opened_at"] or ""):
             if inc["version"] <= self.seen.get(inc["id"], 0):
@@ -60,7 +68,7 @@ def play(stack: LocalStack, scenario: Scenario, start: datetime, speed: float, o
     """Play one scenario live; returns its incidents once every workflow has come to rest."""
     stack.put_topology(scenario.topology_yaml)
     player = Player(stack)
-    printer = TimelinePrinter(player, start, out, since=start - timedelta(hours=1))
+    printer = TimelinePrinter(player, start, out, since=start - timedelta(hours=1), every=0.0 if speed <= 50 else 0.3)
     wall0 = time.monotonic()
     for d in scenario.render(start):
         delay = (d.at - start).total_seconds() / speed - (time.monotonic() - wall0)
@@ -69,15 +77,16 @@ def play(stack: LocalStack, scenario: Scenario, start: datetime, speed: float, o
         status, reply = player.deliver(d.source, d.body, d.at)
         if status >= 300:
             print(f"  delivery refused: {status} {reply}", file=sys.stderr)
-        printer.print_new()
+        printer.maybe_print()
     cfg = DetectionConfig.model_validate({})
     t = start + timedelta(seconds=scenario.duration_s)
     end = t + timedelta(seconds=cfg.settle_max_seconds + cfg.settle_quiet_seconds + 1)
+    step = max(SETTLE_STEP_SECONDS, speed / 10)  # at most ten scheduler ticks per wall second
     while t < end:
-        t += timedelta(seconds=SETTLE_STEP_SECONDS)
-        time.sleep(min(0.5, SETTLE_STEP_SECONDS / speed))
+        t = min(end, t + timedelta(seconds=step))
+        time.sleep(min(0.5, step / speed))
         player.tick(t)
-        printer.print_new()
+        printer.maybe_print()
     player.wait_for_workflows()
     return printer.print_new()
 

@@ -28,13 +28,17 @@ DASHBOARD = Path(__file__).parent / "dashboard"
 MAX_BODY = 10_485_760  # API Gateway's payload limit; the API itself refuses bodies over 1 MB
 # API Gateway's default account throttle (steady requests per second, burst)
 DEFAULT_RATE, DEFAULT_BURST = 10_000.0, 5_000
-LOCAL_AUTH_BANNER = """\
-************************************************************************************
-*  LOCAL AUTH MODE: no authentication. Every caller is trusted and acts as admin.   *
-*  Callers name themselves with the X-IC-User header (recorded in the timeline)     *
-*  and may take a lower role with X-IC-Role: viewer | responder | admin.            *
-*  Bound to {host:<15} - never expose this server to a network.                     *
-************************************************************************************"""
+LOCAL_AUTH_WARNING = (
+    "LOCAL AUTH MODE: no authentication. Every caller is trusted and acts as admin.",
+    "Callers name themselves with the X-IC-User header (recorded in the timeline)",
+    "and may take a lower role with X-IC-Role: viewer | responder | admin.",
+    "Bound to {host}: never expose this server to a network.")
+
+
+def banner(lines: tuple[str, ...], **values: str) -> str:
+    text = [line.format(**values) for line in lines]
+    width = max(map(len, text)) + 4
+    return "\n".join(["*" * (width + 2)] + [f"*  {t:<{width - 4}}  *" for t in text] + ["*" * (width + 2)])
 
 
 class TokenBucket:
@@ -87,10 +91,14 @@ def make_handler(stack: LocalStack, bucket: TokenBucket):
             self._send(status, json.dumps({"error": message}).encode(), headers)
 
         def _static(self, path: str) -> bool:
-            if path == "/config.json":  # what the CDK app writes next to the page in AWS
+            """The dashboard under /dashboard/ (S3 + CloudFront serve the same files in AWS)."""
+            if path in ("/", "/dashboard"):
+                self._send(302, b"", {"Location": "/dashboard/", "Content-Type": "text/plain"})
+                return True
+            if path == "/dashboard/config.json":  # the CDK app writes this file next to the page in AWS
                 self._send(200, json.dumps({"api": "", "auth": "local"}).encode())
                 return True
-            rel = "index.html" if path in ("/", "/dashboard", "/dashboard/") else path.removeprefix("/dashboard/")
+            rel = path.removeprefix("/dashboard/") or "index.html"
             target = (DASHBOARD / rel).resolve()
             if DASHBOARD.resolve() not in target.parents or not target.is_file():
                 return False
@@ -106,8 +114,9 @@ def make_handler(stack: LocalStack, bucket: TokenBucket):
                 self.close_connection = True
                 return
             raw = self.rfile.read(length).decode("utf-8", "replace") if length else None
-            if method == "GET" and (parts.path in ("/", "/dashboard", "/config.json")
-                                    or parts.path.startswith("/dashboard/")) and self._static(parts.path):
+            if method == "GET" and (parts.path in ("/", "/dashboard") or parts.path.startswith("/dashboard/")):
+                if not self._static(parts.path):
+                    self._error(404, f"no file {parts.path}")
                 return
             if not bucket.take():
                 self._error(429, f"too many requests: throttled at {bucket.rate:g} requests/s (burst {bucket.burst})",
@@ -188,8 +197,8 @@ class LocalServer:
 def serve(port: int, host: str = "127.0.0.1", rate: float = DEFAULT_RATE, burst: int = DEFAULT_BURST,
           extra_env: dict[str, str] | None = None) -> int:
     server = LocalServer(port, host, extra_env=extra_env, rate=rate, burst=burst).start()
-    print(LOCAL_AUTH_BANNER.format(host=host), file=sys.stderr, flush=True)
-    print(f"Incident Commander (local) on {server.url}  -- dashboard {server.url}/  API {server.url}/incidents  "
+    print(banner(LOCAL_AUTH_WARNING, host=host), file=sys.stderr, flush=True)
+    print(f"Incident Commander (local) on {server.url}  -- dashboard {server.url}/dashboard/  API {server.url}/incidents  "
           f"OpenAPI {server.url}/openapi.json", flush=True)
     try:
         while True:

@@ -92,19 +92,12 @@ def database_cascade_storm(s: Storm) -> None:
 # --- ddos-attack ----------------------------------------------------------------------------------
 DDOS_TOPOLOGY = """
 services:
-  edge:
-    tier: critical
-    revenue_per_minute: 0
-    users: 150000
-    depends_on: [storefront, checkout-api]
-    kind: gateway
-    aliases: [shop-edge-alb, shop-edge-acl, shop-cdn]
   storefront:
     tier: critical
     revenue_per_minute: 1000
     users: 150000
     depends_on: [product-api, session-store]
-    aliases: [storefront-web]
+    aliases: [storefront-web, shop-edge-alb, shop-edge-acl]
   checkout-api:
     tier: critical
     revenue_per_minute: 500
@@ -129,8 +122,8 @@ services:
 
 
 def ddos_storm(s: Storm) -> None:
-    """A volumetric HTTP flood from a botnet hits the public load balancer; the WAF rate rule and
-    Shield see it first, then the web tier saturates behind the edge."""
+    """A volumetric HTTP flood from a botnet hits the storefront's public load balancer; the WAF rate
+    rule and Shield see it first, then the web tier saturates and sheds load."""
     alb = {"LoadBalancer": "app/shop-edge-alb/50dc6c495c0c9188"}
     s.cloudwatch(0, "shop-edge-alb-RequestCount-surge", "ALARM", "AWS/ApplicationELB", "RequestCount", alb,
                  "Threshold Crossed: 1 datapoint [912044.0] > 150000.0",
@@ -384,8 +377,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("database-cascade", "Orders database connection exhaustion cascades to the APIs", "high", 2000.0,
              DATABASE_CASCADE_TOPOLOGY, "resource_exhaustion", "orders-db", database_cascade_storm,
              "Connections to the orders database run out; every API that calls it slows, then fails."),
-    Scenario("ddos-attack", "HTTP flood against the public load balancer", "medium", 1500.0, DDOS_TOPOLOGY,
-             "security_attack", "edge", ddos_storm, ddos_storm.__doc__ or ""),
+    Scenario("ddos-attack", "HTTP flood against the storefront's load balancer", "medium", 1500.0, DDOS_TOPOLOGY,
+             "security_attack", "storefront", ddos_storm, ddos_storm.__doc__ or ""),
     Scenario("memory-leak", "Memory leak in the recommendations service", "low", 300.0, MEMORY_LEAK_TOPOLOGY,
              "resource_exhaustion", "recommendations", memory_leak_storm, memory_leak_storm.__doc__ or ""),
     Scenario("api-overload", "Flash-sale traffic overloads the orders API", "medium", 800.0, API_OVERLOAD_TOPOLOGY,
