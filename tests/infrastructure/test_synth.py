@@ -1,33 +1,19 @@
-"""The CDK app synthesises offline, and the local stack is deployed from the same wiring."""
+"""The CDK app synthesises offline, and the local stack is deployed from the same wiring (parity)."""
 
 from __future__ import annotations
 
 import json
-import sys
+import re
 from pathlib import Path
 
-import pytest
 from incident_commander import names as n
 from incident_commander import wiring as w
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def template():
-    sys.path.insert(0, str(ROOT))
-    from cdk.app import build_app
-
-    app = build_app({"stage": "dev", "aws:cdk:bundling-stacks": []})
-    return app.synth().get_stack_by_name("IncidentCommander-dev").template
-
-
-def resources(template, kind):
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
-
-
-def test_every_wired_function_is_in_the_template_with_its_handler_and_environment(template, local_stack):
-    fns = {r["Properties"]["FunctionName"]: r["Properties"] for r in resources(template, "AWS::Lambda::Function").values()
+def test_every_wired_function_is_in_the_template_with_its_handler_and_environment(dev, local_stack):
+    fns = {r["Properties"]["FunctionName"]: r["Properties"] for r in dev.resources("AWS::Lambda::Function").values()
            if "FunctionName" in r["Properties"]}
     for spec in w.FUNCTIONS.values():
         props = fns[spec.physical_name("dev")]
@@ -41,34 +27,36 @@ def test_every_wired_function_is_in_the_template_with_its_handler_and_environmen
                 assert env[k] == v == local_env[k]
 
 
-def test_tables_match_the_wiring(template):
-    tables = {r["Properties"]["TableName"]: r["Properties"] for r in resources(template, "AWS::DynamoDB::GlobalTable").values()}
+def test_tables_match_the_wiring(dev):
+    tables = {r["Properties"]["TableName"]: r["Properties"] for r in dev.resources("AWS::DynamoDB::GlobalTable").values()}
+    assert set(tables) == {s.physical_name("dev") for s in w.TABLES.values()}
     for spec in w.TABLES.values():
         props = tables[spec.physical_name("dev")]
         keys = {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]}
         assert keys == {spec.pk.name: "HASH", **({spec.sk.name: "RANGE"} if spec.sk else {})}
+        assert {ix["IndexName"] for ix in props.get("GlobalSecondaryIndexes", [])} == {ix.name for ix in spec.indexes}
         assert props["Replicas"][0]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         if spec.ttl_attribute:
-            assert props["TimeToLiveSpecification"]["AttributeName"] == spec.ttl_attribute
+            assert props["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
 
 
-def test_event_source_mapping_carries_the_wired_settings(template):
-    (esm,) = resources(template, "AWS::Lambda::EventSourceMapping").values()
-    p = esm["Properties"]
-    (c,) = w.STREAM_CONSUMERS
-    assert p["BatchSize"] == c.batch_size and p["BisectBatchOnFunctionError"] is True
-    assert p["MaximumRetryAttempts"] == c.retry_attempts and p["MaximumRecordAgeInSeconds"] == c.max_record_age_s
-    assert p["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and "OnFailure" in p["DestinationConfig"]
+def test_streams_and_queues_match_the_wiring(dev):
+    streams = {r["Properties"]["Name"] for r in dev.resources("AWS::Kinesis::Stream").values()}
+    assert streams == {s.physical_name("dev") for s in w.STREAMS.values()}
+    queues = {r["Properties"].get("QueueName") for r in dev.resources("AWS::SQS::Queue").values()}
+    assert {q.physical_name("dev") for q in w.QUEUES.values()} <= queues
 
 
-def test_asl_placeholders_are_exactly_the_substitutions(template):
-    import re
-
+def test_asl_placeholders_are_exactly_the_substitutions(dev):
     text = (ROOT / w.STATE_MACHINE.asl_file).read_text()
     assert set(re.findall(r"\$\{(\w+)\}", text)) == set(w.STATE_MACHINE.function_arns)
-    (sm,) = resources(template, "AWS::StepFunctions::StateMachine").values()
+    (sm,) = dev.resources("AWS::StepFunctions::StateMachine").values()
     subs = sm["Properties"]["DefinitionSubstitutions"]
     assert set(subs) == set(w.STATE_MACHINE.function_arns)
+    logical = {r["Properties"]["FunctionName"]: k for k, r in dev.resources("AWS::Lambda::Function").items()
+               if "FunctionName" in r["Properties"]}
+    for placeholder, fn in w.STATE_MACHINE.function_arns.items():  # each is the ARN of the wired function
+        assert subs[placeholder] == {"Fn::GetAtt": [logical[w.FUNCTIONS[fn].physical_name("dev")], "Arn"]}
     json.loads(text)
 
 

@@ -74,6 +74,10 @@ BUS_INCIDENTS: Final = "incidents"
 SM_INCIDENT_RESPONSE: Final = "incident-response"
 SECRET_WEBHOOK_TOKENS: Final = "webhook-tokens"  # Secrets Manager, JSON {source: token}
 C_MEMORY: Final = "memory"  # OpenSearch Serverless vector collection (AWS only)
+# Incident events on the bus: source = APP, detail-type = the event's type (models.events.EventType)
+BUS_DETAIL_TYPE_ESCALATION: Final = "escalation.sent"  # routed to the on-call topic
+# Cognito groups (JWT claim cognito:groups): viewer reads, responder also decides, admin also configures
+USER_GROUPS: Final = ("viewer", "responder", "admin")
 
 # --- CloudWatch metrics (namespace = POWERTOOLS_METRICS_NAMESPACE); the CDK dashboard and alarms read them
 METRICS_NAMESPACE: Final = "IncidentCommander"

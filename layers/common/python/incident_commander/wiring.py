@@ -67,6 +67,8 @@ class FunctionSpec:
     description: str = ""
     # AWS only: an EventBridge schedule expression that invokes the function (locally the player ticks)
     schedule: str | None = None
+    # AWS only: Bedrock model ids the function may invoke (InvokeModel/Converse); the CDK app grants exactly these
+    bedrock_models: tuple[str, ...] = ()
 
     def physical_name(self, stage: str) -> str:
         return f"ic-{stage}-{self.key.replace('_', '-')}"
@@ -112,6 +114,7 @@ class SecretSpec:
 
     key: str
     description: str = ""
+    generated_key: str | None = None  # deploy creates {generated_key: <random token>} as the first value
 
     def physical_name(self, stage: str) -> str:
         return f"ic-{stage}-{self.key}"
@@ -162,7 +165,8 @@ TABLES: dict[str, TableSpec] = {
 STREAMS: dict[str, StreamSpec] = {n.S_ALERTS: StreamSpec(n.S_ALERTS, shards=1)}
 QUEUES: dict[str, QueueSpec] = {n.Q_DETECTION_FAILURES: QueueSpec(n.Q_DETECTION_FAILURES)}
 SECRETS: dict[str, SecretSpec] = {n.SECRET_WEBHOOK_TOKENS: SecretSpec(
-    n.SECRET_WEBHOOK_TOKENS, "Per-source webhook tokens for POST /alerts/{source}: {source: token}")}
+    n.SECRET_WEBHOOK_TOKENS, "Per-source webhook tokens for POST /alerts/{source}: {source: token}",
+    generated_key="alertmanager")}
 COLLECTIONS: dict[str, CollectionSpec] = {n.C_MEMORY: CollectionSpec(n.C_MEMORY)}
 
 

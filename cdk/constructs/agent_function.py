@@ -1,0 +1,95 @@
+"""One agent function: its own role, its own encrypted log group, the shared layer, X-Ray, and an
+environment resolved from the wiring. Permissions are added later from the same environment
+(`Resources.grant`), so the role holds exactly what the function's `Ref`s say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+from incident_commander import names as n
+from incident_commander import wiring as w
+
+from .. import nag
+from ..config import StageConfig
+from .resources import Resources
+
+GEO_PREFIXES = ("us", "eu", "apac", "global", "us-gov", "jp", "au", "ca")
+
+
+class AgentFunction(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, spec: w.FunctionSpec, config: StageConfig,
+                 repo: Path, layer: lambda_.ILayerVersion, runtime: lambda_.Runtime,
+                 architecture: lambda_.Architecture, resources: Resources, logs_key: kms.IKey) -> None:
+        super().__init__(scope, construct_id)
+        self.spec = spec
+        name = spec.physical_name(config.stage)
+        self.log_group = logs.LogGroup(self, "Logs", log_group_name=f"/aws/lambda/{name}",
+                                       retention=config.log_retention,
+                                       encryption_key=logs_key, removal_policy=config.removal)
+        # an explicit role: no AWSLambdaBasicExecutionRole (it may write to any log group in the account)
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                             description=f"{name}: what its environment references, nothing else")
+        self.log_group.grant_write(self.role)
+        env = {k: resources.resolve(v) for k, v in spec.env.items()}
+        env[n.ENV_STAGE] = config.stage
+        env.update(config.env)
+        self.function = lambda_.Function(
+            self, "Function", function_name=name, description=spec.description, role=self.role,
+            runtime=runtime, architecture=architecture, handler=spec.handler,
+            code=lambda_.Code.from_asset(str(repo / spec.code_dir), exclude=["__pycache__", "*.pyc"]),
+            layers=[layer], memory_size=spec.memory_mb, timeout=cdk.Duration.seconds(spec.timeout_s),
+            environment=env, tracing=lambda_.Tracing.ACTIVE, log_group=self.log_group)
+        nag.acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", nag.XRAY)
+        nag.acknowledge(self.function, "AwsSolutions-L1",
+                        f"the runtime is pinned per stage (cdk.json stages.<stage>.python, here {config.python}) to "
+                        "the version the layer's wheels and .pyc are built for; it is a supported Lambda runtime, "
+                        "and moving to a newer one is a context change plus a test run, not a silent upgrade")
+        if spec.bedrock_models:
+            self._grant_models(spec.bedrock_models)
+        if spec.schedule:
+            self.schedule = events.Rule(self, "Schedule", rule_name=f"{name}-schedule",
+                                        description=f"invokes {name} on {spec.schedule}",
+                                        schedule=events.Schedule.expression(spec.schedule))
+            self.schedule.add_target(targets.LambdaFunction(self.function, retry_attempts=0))
+
+    def _grant_models(self, model_ids: tuple[str, ...]) -> None:
+        """bedrock:InvokeModel (Converse uses it too) on exactly these models; a cross-region inference
+        profile (us./eu./apac./global. prefix) also needs its underlying model in the regions it routes to."""
+        stack = cdk.Stack.of(self)
+        resources = []
+        for model in model_ids:
+            geo, _, base = model.partition(".")
+            if geo in GEO_PREFIXES and base:
+                resources.append(f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:inference-profile/{model}")
+                wildcard = f"arn:{stack.partition}:bedrock:*::foundation-model/{base}"
+                resources.append(wildcard)
+                nag.acknowledge(self.role, nag.wildcard(self, wildcard),
+                                f"inference profile {model} routes each call to any region of its geography; "
+                                "the model is fixed, only the region is open (Bedrock cross-region inference guide)")
+            else:
+                resources.append(f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{model}")
+        self.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"], resources=resources))
+
+    def grant_from_environment(self, resources: Resources) -> None:
+        """Grant exactly what the environment references (`Ref.access`, else the kind's default)."""
+        for value in self.spec.env.values():
+            if isinstance(value, w.Ref):
+                resources.grant(value, self.role)
+                self._acknowledge_grant_wildcards(value, resources)
+
+    def _acknowledge_grant_wildcards(self, ref: w.Ref, resources: Resources) -> None:
+        if ref.kind == "table" and any(s.indexes for s in w.TABLES.values() if s.key == ref.key):
+            nag.acknowledge(self.role, nag.wildcard(self, f"{resources.tables[ref.key].table_arn}/index/*"),
+                            nag.INDEX)
+        if ref.kind in ("table", "stream", "queue", "secret", "bus", "collection"):
+            for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+                nag.acknowledge(self.role, f"AwsSolutions-IAM5[Action::{action}]", nag.KMS_FAMILY)
