@@ -5,7 +5,10 @@ import os
 from aws_lambda_powertools import Logger
 from incident_commander import names
 from incident_commander.adapters.kinesis import AlertStreamWriter
+from incident_commander.adapters.secrets import JsonSecret
 from incident_commander.api.app import build_app
+from incident_commander.api.auth import WebhookAuthenticator
+from incident_commander.api.roles import AuthConfig
 from incident_commander.runtime import Deps
 
 logger = Logger()
@@ -17,6 +20,9 @@ def deps() -> Deps:
     if _deps is None:
         _deps = Deps.from_env()
         _deps.extras["stream_writer"] = AlertStreamWriter(os.environ[names.ENV_ALERT_STREAM])
+        secret = os.environ.get(names.ENV_WEBHOOK_SECRET)
+        _deps.extras["webhook_auth"] = WebhookAuthenticator(JsonSecret(secret).get if secret else None,
+                                                            local_mode=AuthConfig.from_env().mode == "local")
     return _deps
 
 

@@ -190,7 +190,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
              n.ENV_DETECTION_TABLE: Ref("table", n.T_DETECTION),
              n.ENV_STATE_MACHINE_ARN: Ref("state_machine", n.SM_INCIDENT_RESPONSE, "arn",
                                           access=("respond", "describe")),
-             n.ENV_IDEMPOTENCY_TABLE: Ref("table", n.T_IDEMPOTENCY)}),
+             n.ENV_IDEMPOTENCY_TABLE: Ref("table", n.T_IDEMPOTENCY),
+             n.ENV_WEBHOOK_SECRET: Ref("secret", n.SECRET_WEBHOOK_TOKENS)}),  # webhook tokens (api/auth.py)
     n.F_DETECTION: FunctionSpec(
         n.F_DETECTION, "functions/detection", memory_mb=1024, timeout_s=60,
         description="Kinesis consumer: normalise, dedup, correlate, open incidents, start workflows",

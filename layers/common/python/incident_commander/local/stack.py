@@ -152,6 +152,8 @@ class LocalStack:
             return self.state_machine_arn
         if value.kind == "queue":
             return self.queue_urls[value.key]
+        if value.kind == "secret":
+            return w.SECRETS[value.key].physical_name(self.stage)
         raise ValueError(f"cannot resolve {value}")
 
     def deploy(self) -> None:
@@ -164,6 +166,9 @@ class LocalStack:
         sqs = self.client("sqs")
         for q in w.QUEUES.values():
             self.queue_urls[q.key] = sqs.create_queue(QueueName=q.physical_name(self.stage))["QueueUrl"]
+        sm = self.client("secretsmanager")
+        for sec in w.SECRETS.values():  # empty: local auth mode does not check webhook tokens (api/auth.py)
+            sm.create_secret(Name=sec.physical_name(self.stage), SecretString="{}")
         iam = self.client("iam")
         role = iam.create_role(RoleName=f"ic-{self.stage}-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         self.role_arn = role
