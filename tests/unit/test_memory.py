@@ -66,6 +66,12 @@ def test_embedded_store_is_one_file_that_reopens(tmp_path):
     EmbeddedMemory(path, HashingEmbedder()).upsert(patterns())
     again = EmbeddedMemory(path, HashingEmbedder())
     assert again.count() == 4 and again.get("p-cert").service == "payments"
+    # the keyword index is read back from FTS5 at open and grows with each upsert (stemmed: "zookeepers")
+    again.upsert([Pattern(id="p-zk", title="zookeeper quorum lost", category=Category.DEPENDENCY_FAILURE,
+                          created_at=T0)])
+    hit = again.search(MemoryQuery(text="zookeepers", k=1))[0]
+    assert hit.pattern.id == "p-zk" and hit.keyword == 1.0
+    assert again.search(MemoryQuery(text="expired certificate", k=1))[0].pattern.id == "p-cert"
     with pytest.raises(Exception, match="built with embedder"):
         EmbeddedMemory(path, HashingEmbedder(dimensions=128))
 
