@@ -149,6 +149,7 @@ class Settings(BaseModel):
     impact: ImpactConfig = Field(default_factory=ImpactConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     llm: LlmConfig = Field(default_factory=LlmConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -161,4 +162,5 @@ class Settings(BaseModel):
             impact=load_section(ImpactConfig, "IC_IMPACT_", env),
             memory=load_section(MemoryConfig, "IC_MEMORY_", env),
             llm=load_section(LlmConfig, "IC_LLM_", env),
+            store=load_section(StoreConfig, "IC_", env),
         )

@@ -39,6 +39,10 @@ INCIDENTS_LIST_PK: Final = "list_pk"  # constant partition value for the listing
 INCIDENTS_LIST_SK: Final = "opened_key"  # "<opened_at>#<incident_id>"
 INCIDENTS_LIST_PARTITION: Final = "INCIDENT"
 IDEMPOTENCY_PREFIX: Final = "IDEMP#"
+INCIDENTS_CLOSED_INDEX: Final = "by_closed"  # sparse GSI: resolved incidents the archiver has yet to visit
+INCIDENTS_CLOSED_PK: Final = "closed_pk"
+INCIDENTS_CLOSED_SK: Final = "closed_key"  # "<resolved_at>#<incident_id>"
+INCIDENTS_CLOSED_PARTITION: Final = "CLOSED"
 
 # --- DynamoDB: detection working state and control plane (generic pk/sk) -----------------------
 PK: Final = "pk"
@@ -66,6 +70,8 @@ F_LEARNING: Final = "learning"  # consumes incident.resolved from the bus, write
 F_CONSENSUS: Final = "consensus"
 F_ESCALATION: Final = "escalation"
 F_RECORDER: Final = "recorder"
+F_STREAM_PUBLISHER: Final = "stream_publisher"  # events table stream -> the incidents bus
+F_ARCHIVER: Final = "archiver"  # retention: closed incidents' events -> S3, then TTL
 
 # --- Streams, queues, buses, state machine ------------------------------------------------------
 S_ALERTS: Final = "alerts"
@@ -74,6 +80,8 @@ BUS_INCIDENTS: Final = "incidents"
 SM_INCIDENT_RESPONSE: Final = "incident-response"
 SECRET_WEBHOOK_TOKENS: Final = "webhook-tokens"  # Secrets Manager, JSON {source: token}
 C_MEMORY: Final = "memory"  # OpenSearch Serverless vector collection (AWS only)
+B_ARCHIVE: Final = "archive"  # S3 bucket: archived events of closed incidents
+Q_PUBLISHER_FAILURES: Final = "publisher-failures"  # events-table stream records the publisher gave up on
 # Incident events on the bus: source = APP, detail-type = the event's type (models.events.EventType)
 BUS_DETAIL_TYPE_ESCALATION: Final = "escalation.sent"  # routed to the on-call topic
 # Cognito groups (JWT claim cognito:groups): viewer reads, responder also decides, admin also configures

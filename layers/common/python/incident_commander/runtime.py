@@ -58,19 +58,20 @@ class Deps:
     detection: DetectionStore | None = None
     workflow: Workflow | None = None
     control: Any = None  # adapters.control.ControlStore (or a fake with the same methods)
+    archive: Any = None  # store.archive.ArchiveStore when IC_ARCHIVE_BUCKET is set (archived events)
     clock: Callable[[], datetime] = system_clock
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Deps:
         from .adapters.control import ControlStore
-        from .adapters.dynamodb import DynamoEventStore
+        from .adapters.dynamodb import event_store_from_env
 
         env = os.environ if environ is None else environ
         settings = Settings.from_env(env)
         control = ControlStore(env[n.ENV_CONTROL_TABLE])
         deps = cls(settings=settings,
-                   events=DynamoEventStore(env[n.ENV_EVENTS_TABLE], env[n.ENV_INCIDENTS_TABLE]),
+                   events=event_store_from_env(env),
                    topology=TopologyCache(control.get_topology_yaml,
                                           float(env.get("IC_TOPOLOGY_TTL_SECONDS", TOPOLOGY_TTL_SECONDS))),
                    control=control,
@@ -83,4 +84,8 @@ class Deps:
             from .adapters.stepfunctions import StepFunctionsWorkflow
 
             deps.workflow = StepFunctionsWorkflow(env[n.ENV_STATE_MACHINE_ARN])
+        if settings.store.archive_bucket:
+            from .adapters.s3 import S3Archive
+
+            deps.archive = S3Archive(settings.store.archive_bucket)
         return deps

@@ -47,7 +47,7 @@ class TableSpec:
 class Ref:
     """An environment value that points at a resource: resolved to a name or ARN at deploy time."""
 
-    kind: Literal["table", "stream", "state_machine", "bus", "queue", "secret", "collection"]
+    kind: Literal["table", "stream", "state_machine", "bus", "queue", "secret", "collection", "bucket"]
     key: str
     attr: Literal["name", "arn", "url", "endpoint"] = "name"
     # What the function may do with it (AWS only; the CDK app grants exactly this). Empty = the kind's
@@ -132,6 +132,34 @@ class CollectionSpec:
 
 @dataclass(frozen=True)
 class StateMachineSpec:
+@dataclass(frozen=True)
+class TableStreamConsumerSpec:
+    """A DynamoDB Streams event source mapping (same defaults as a Kinesis consumer)."""
+
+    function: str
+    table: str  # key of TABLES; the table must have a `stream`
+    on_failure_queue: str
+    batch_size: int = 100
+    max_batching_window_s: int = 1
+    bisect_on_error: bool = True
+    max_record_age_s: int = 3600
+    retry_attempts: int = 5
+    report_batch_item_failures: bool = True
+    starting_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
+    event_names: tuple[str, ...] = ("INSERT",)  # Lambda event filter on the record's eventName
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """An S3 bucket (AWS: versioned, encrypted, public access blocked; locally a moto bucket)."""
+
+    key: str
+    description: str = ""
+
+    def physical_name(self, stage: str) -> str:
+        return f"ic-{stage}-{self.key}"  # AWS: the CDK app lets CloudFormation make it unique
+
+
     key: str
     asl_file: str  # relative to the repository root
     # ASL placeholder (without ${}) -> function key; the only substitutions are ARNs
@@ -154,7 +182,8 @@ TABLES: dict[str, TableSpec] = {
                           ttl_attribute=n.TTL_ATTRIBUTE),
     n.T_INCIDENTS: TableSpec(
         n.T_INCIDENTS, Key(n.INCIDENTS_PK),
-        indexes=(IndexSpec(n.INCIDENTS_LIST_INDEX, Key(n.INCIDENTS_LIST_PK), Key(n.INCIDENTS_LIST_SK)),),
+        indexes=(IndexSpec(n.INCIDENTS_LIST_INDEX, Key(n.INCIDENTS_LIST_PK), Key(n.INCIDENTS_LIST_SK)),
+                 IndexSpec(n.INCIDENTS_CLOSED_INDEX, Key(n.INCIDENTS_CLOSED_PK), Key(n.INCIDENTS_CLOSED_SK))),
         ttl_attribute=n.TTL_ATTRIBUTE),
     n.T_DETECTION: TableSpec(n.T_DETECTION, Key(n.PK), Key(n.SK), ttl_attribute=n.TTL_ATTRIBUTE),
     n.T_CONTROL: TableSpec(n.T_CONTROL, Key(n.PK), Key(n.SK), ttl_attribute=n.TTL_ATTRIBUTE),
@@ -163,7 +192,9 @@ TABLES: dict[str, TableSpec] = {
 }
 
 STREAMS: dict[str, StreamSpec] = {n.S_ALERTS: StreamSpec(n.S_ALERTS, shards=1)}
-QUEUES: dict[str, QueueSpec] = {n.Q_DETECTION_FAILURES: QueueSpec(n.Q_DETECTION_FAILURES)}
+QUEUES: dict[str, QueueSpec] = {n.Q_DETECTION_FAILURES: QueueSpec(n.Q_DETECTION_FAILURES),
+                                n.Q_PUBLISHER_FAILURES: QueueSpec(n.Q_PUBLISHER_FAILURES)}
+BUCKETS: dict[str, BucketSpec] = {n.B_ARCHIVE: BucketSpec(n.B_ARCHIVE, "archived events of closed incidents")}
 SECRETS: dict[str, SecretSpec] = {n.SECRET_WEBHOOK_TOKENS: SecretSpec(
     n.SECRET_WEBHOOK_TOKENS, "Per-source webhook tokens for POST /alerts/{source}: {source: token}",
     generated_key="alertmanager")}
@@ -224,8 +255,22 @@ STREAM_CONSUMERS: tuple[StreamConsumerSpec, ...] = (
 
 STATE_MACHINE = StateMachineSpec(
     n.SM_INCIDENT_RESPONSE, "state_machines/incident_response.asl.json",
+    n.F_STREAM_PUBLISHER: FunctionSpec(
+        n.F_STREAM_PUBLISHER, "functions/stream_publisher", memory_mb=256,
+        description="Events table stream -> one event per incident event on the incidents bus",
+        env={"POWERTOOLS_SERVICE_NAME": n.F_STREAM_PUBLISHER, n.ENV_EVENT_BUS: Ref("bus", n.BUS_INCIDENTS)}),
+    n.F_ARCHIVER: FunctionSpec(
+        n.F_ARCHIVER, "functions/archiver", timeout_s=300, schedule="rate(1 hour)",
+        description="Retention: closed incidents' events to S3, then a TTL on them",
+        # + IC_ARCHIVE_BUCKET = BUCKETS[B_ARCHIVE] (here and on the api function, to verify archived
+        # incidents): given by the local stack until the CDK app resolves Ref("bucket", ...)
+        env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_ARCHIVER}),
     function_arns={
         "DiagnoseRulesFunctionArn": n.F_DIAGNOSE_RULES,
+TABLE_STREAM_CONSUMERS: tuple[TableStreamConsumerSpec, ...] = (
+    TableStreamConsumerSpec(function=n.F_STREAM_PUBLISHER, table=n.T_EVENTS, on_failure_queue=n.Q_PUBLISHER_FAILURES),
+)
+
         "DiagnoseTopologyFunctionArn": n.F_DIAGNOSE_TOPOLOGY,
         "DiagnoseMemoryFunctionArn": n.F_DIAGNOSE_MEMORY,
         "DiagnoseLlmFunctionArn": n.F_DIAGNOSE_LLM,

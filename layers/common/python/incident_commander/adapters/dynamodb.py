@@ -1,17 +1,21 @@
-"""DynamoDB adapters: the event store (events + projections in one transaction)."""
+"""DynamoDB adapters: the event store (events + projections in one transaction), per region."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from .. import names as n
 from ..models.events import StoredEvent
 from ..models.incident import IncidentState
-from ..store.port import ConcurrencyError, EventStore, Page, from_item, to_item
+from ..store.port import ConcurrencyError, EventStore, Page, StoreUnavailable, from_item, to_item
 from ..timeutil import iso
 from . import aws
 
@@ -31,15 +35,38 @@ def unmarshal(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def region_unavailable(exc: BaseException) -> bool:
+    """A failure of the region rather than of the request: network, 5xx, or throttling that
+    outlasted botocore's retries. Readers fail over on these (store.failover)."""
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status >= 500 or exc.response.get("Error", {}).get("Code") in THROTTLED
+    return isinstance(exc, (BotoConnectionError, HTTPClientError))
+
+
+THROTTLED = frozenset({"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"})
+
+
 class DynamoEventStore(EventStore):
     def __init__(self, events_table: str, incidents_table: str, client: Any = None):
         self.events_table = events_table
         self.incidents_table = incidents_table
         self.ddb = client or aws.client("dynamodb")
+        self.region = self.ddb.meta.region_name or "unknown"
+
+    @contextmanager
+    def _region(self) -> Iterator[None]:
+        try:
+            yield
+        except (ClientError, BotoCoreError) as exc:
+            if region_unavailable(exc):
+                raise StoreUnavailable(self.region, exc) from exc
+            raise
 
     def get_state(self, incident_id: str) -> IncidentState | None:
-        r = self.ddb.get_item(TableName=self.incidents_table, Key={n.INCIDENTS_PK: {"S": incident_id}},
-                              ConsistentRead=True)
+        with self._region():
+            r = self.ddb.get_item(TableName=self.incidents_table, Key={n.INCIDENTS_PK: {"S": incident_id}},
+                                  ConsistentRead=True)
         item = r.get("Item")
         return IncidentState.model_validate_json(item["state"]["S"]) if item else None
 
@@ -52,7 +79,8 @@ class DynamoEventStore(EventStore):
             "ExpressionAttributeValues": {":id": {"S": incident_id}},
         }
         while True:
-            r = self.ddb.query(**kwargs)
+            with self._region():
+                r = self.ddb.query(**kwargs)
             out.extend(unmarshal(i) for i in r.get("Items", []))
             if "LastEvaluatedKey" not in r:
                 return out
@@ -60,12 +88,16 @@ class DynamoEventStore(EventStore):
 
     def _projection_item(self, state: IncidentState) -> dict[str, Any]:
         opened = iso(state.opened_at) if state.opened_at else ""
-        return {
+        item = {
             n.INCIDENTS_PK: state.incident_id, "version": state.version, "state": state.model_dump_json(),
             n.INCIDENTS_LIST_PK: n.INCIDENTS_LIST_PARTITION, n.INCIDENTS_LIST_SK: f"{opened}#{state.incident_id}",
             "status": state.status.value, "severity": state.severity, "services": state.services or None,
             "head_hash": state.last_hash,
         }
+        if state.awaits_archive:  # sparse index: only incidents the archiver still has to visit
+            item[n.INCIDENTS_CLOSED_PK] = n.INCIDENTS_CLOSED_PARTITION
+            item[n.INCIDENTS_CLOSED_SK] = f"{iso(state.resolved_at)}#{state.incident_id}"  # type: ignore[arg-type]
+        return item
 
     def _commit(self, incident_id: str, expected_version: int, events: list[StoredEvent],
                 state: IncidentState) -> list[StoredEvent] | None:
@@ -81,23 +113,29 @@ class DynamoEventStore(EventStore):
                                                    "seq": e.seq}),
                                   "ConditionExpression": "attribute_not_exists(#pk)",
                                   "ExpressionAttributeNames": {"#pk": n.INCIDENTS_PK}}})
-        cond = "attribute_not_exists(#pk)" if expected_version == 0 else "version = :v"
         put: dict[str, Any] = {"TableName": self.incidents_table, "Item": marshal(self._projection_item(state)),
-                               "ConditionExpression": cond, "ExpressionAttributeNames": {"#pk": n.INCIDENTS_PK}}
+                               "ConditionExpression": "attribute_not_exists(#pk)",
+                               "ExpressionAttributeNames": {"#pk": n.INCIDENTS_PK},
+                               # a conflict returns the projection that won: the retry needs no re-read
+                               "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
         if expected_version:
             put["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
             put["ConditionExpression"] = "attribute_exists(#pk) AND version = :v"
         items.append({"Put": put})
         try:
-            self.ddb.transact_write_items(TransactItems=items)
+            with self._region():
+                self.ddb.transact_write_items(TransactItems=items)
         except self.ddb.exceptions.TransactionCanceledException as exc:
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            marker_reasons = reasons[len(events):len(events) + len(markers)]
-            for e, code in zip(markers, marker_reasons, strict=False):
-                if code == "ConditionalCheckFailed":
-                    return self._existing(incident_id, e.idempotency_key)
-            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
-                raise ConcurrencyError(f"{incident_id}: version {expected_version} is stale") from exc
+            reasons = exc.response.get("CancellationReasons", [])
+            codes = [r.get("Code") for r in reasons]
+            seen = [e for e, code in zip(markers, codes[len(events):len(events) + len(markers)], strict=False)
+                    if code == "ConditionalCheckFailed"]
+            if seen:
+                return self._existing(incident_id, seen)
+            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                won = reasons[-1].get("Item") if reasons and codes[-1] == "ConditionalCheckFailed" else None
+                current = IncidentState.model_validate_json(won["state"]["S"]) if won and "state" in won else None
+                raise ConcurrencyError(f"{incident_id}: version {expected_version} is stale", current) from exc
             raise
         return None
 
@@ -105,13 +143,81 @@ class DynamoEventStore(EventStore):
     def _marker(incident_id: str, key: str | None) -> str:
         return f"{n.IDEMPOTENCY_PREFIX}{incident_id}#{key}"
 
-    def _existing(self, incident_id: str, key: str | None) -> list[StoredEvent]:
-        r = self.ddb.get_item(TableName=self.incidents_table,
-                              Key={n.INCIDENTS_PK: {"S": self._marker(incident_id, key)}}, ConsistentRead=True)
-        seq = int(r["Item"]["seq"]["N"])
-        e = self.ddb.get_item(TableName=self.events_table, ConsistentRead=True,
-                              Key={n.EVENTS_PK: {"S": incident_id}, n.EVENTS_SK: {"N": str(seq)}})
-        return [from_item(unmarshal(e["Item"]))]
+    def _existing(self, incident_id: str, events: list[StoredEvent]) -> list[StoredEvent]:
+        """The events stored earlier under these events' idempotency keys."""
+        out: list[StoredEvent] = []
+        for e in events:
+            with self._region():
+                r = self.ddb.get_item(TableName=self.incidents_table, ConsistentRead=True,
+                                      Key={n.INCIDENTS_PK: {"S": self._marker(incident_id, e.idempotency_key)}})
+                seq = int(r["Item"]["seq"]["N"])
+                got = self.ddb.get_item(TableName=self.events_table, ConsistentRead=True,
+                                        Key={n.EVENTS_PK: {"S": incident_id}, n.EVENTS_SK: {"N": str(seq)}})
+            if "Item" in got:  # gone only once archived and expired
+                out.append(from_item(unmarshal(got["Item"])))
+        return out
+
+    # --- maintenance: repair and retention --------------------------------------------------------
+    def write_items(self, incident_id: str, items: Sequence[dict[str, Any]]) -> None:
+        for item in items:
+            if item[n.EVENTS_PK] != incident_id:
+                raise ValueError(f"event {item.get('seq')} belongs to {item[n.EVENTS_PK]}, not {incident_id}")
+            with self._region():
+                self.ddb.put_item(TableName=self.events_table, Item=marshal(item))
+
+    def delete_items(self, incident_id: str, seqs: Sequence[int]) -> None:
+        for seq in seqs:
+            with self._region():
+                self.ddb.delete_item(TableName=self.events_table,
+                                     Key={n.EVENTS_PK: {"S": incident_id}, n.EVENTS_SK: {"N": str(int(seq))}})
+
+    def put_state(self, state: IncidentState, expected_version: int | None) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.incidents_table, "Item": marshal(self._projection_item(state)),
+                                  "ExpressionAttributeNames": {"#pk": n.INCIDENTS_PK}}
+        if expected_version is None:
+            kwargs["ConditionExpression"] = "attribute_not_exists(#pk)"
+        else:
+            kwargs["ConditionExpression"] = "version = :v"
+            kwargs["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
+        try:
+            with self._region():
+                self.ddb.put_item(**kwargs)
+        except self.ddb.exceptions.ConditionalCheckFailedException as exc:
+            raise ConcurrencyError(f"{state.incident_id}: projection moved") from exc
+
+    def expire(self, incident_id: str, items: Sequence[dict[str, Any]], expires_at: int) -> int:
+        marked = 0
+        ttl = {":t": {"N": str(int(expires_at))}}
+        for item in items:
+            try:
+                with self._region():
+                    self.ddb.update_item(
+                        TableName=self.events_table,
+                        Key={n.EVENTS_PK: {"S": incident_id}, n.EVENTS_SK: {"N": str(int(item["seq"]))}},
+                        UpdateExpression="SET #ttl = :t", ConditionExpression="#hash = :h",
+                        ExpressionAttributeNames={"#ttl": n.TTL_ATTRIBUTE, "#hash": "hash"},
+                        ExpressionAttributeValues={**ttl, ":h": {"S": item["hash"]}})
+            except self.ddb.exceptions.ConditionalCheckFailedException:
+                continue  # already gone, or not the event that was archived: left alone
+            marked += 1
+            if item.get("idempotency_key"):
+                with self._region():
+                    self.ddb.update_item(
+                        TableName=self.incidents_table,
+                        Key={n.INCIDENTS_PK: {"S": self._marker(incident_id, item["idempotency_key"])}},
+                        UpdateExpression="SET #ttl = :t", ConditionExpression="attribute_exists(#pk)",
+                        ExpressionAttributeNames={"#ttl": n.TTL_ATTRIBUTE, "#pk": n.INCIDENTS_PK},
+                        ExpressionAttributeValues=ttl)
+        return marked
+
+    def closed_before(self, cutoff: datetime, limit: int = 100) -> list[IncidentState]:
+        with self._region():
+            r = self.ddb.query(
+                TableName=self.incidents_table, IndexName=n.INCIDENTS_CLOSED_INDEX, Limit=limit,
+                KeyConditionExpression="#p = :p AND #k < :cutoff",
+                ExpressionAttributeNames={"#p": n.INCIDENTS_CLOSED_PK, "#k": n.INCIDENTS_CLOSED_SK},
+                ExpressionAttributeValues={":p": {"S": n.INCIDENTS_CLOSED_PARTITION}, ":cutoff": {"S": iso(cutoff)}})
+        return [IncidentState.model_validate_json(i["state"]["S"]) for i in r.get("Items", [])]
 
     def list_states(self, limit: int = 50, cursor: str | None = None,
                     predicate: Callable[[IncidentState], bool] | None = None) -> Page:
@@ -127,7 +233,8 @@ class DynamoEventStore(EventStore):
             }
             if start:
                 kwargs["ExclusiveStartKey"] = start
-            r = self.ddb.query(**kwargs)
+            with self._region():
+                r = self.ddb.query(**kwargs)
             last = None
             for raw in r.get("Items", []):
                 s = IncidentState.model_validate_json(raw["state"]["S"])
@@ -142,3 +249,17 @@ class DynamoEventStore(EventStore):
                 return Page(out, None)
             start = r["LastEvaluatedKey"]
         return Page(out, None)
+
+
+def event_store_from_env(env: Mapping[str, str]) -> EventStore:
+    """The home region's store; with `IC_REPLICA_REGIONS`, reads fail over to those regions' replicas
+    of the same global tables (same names in every region)."""
+    from ..config import StoreConfig, load_section
+    from ..store.failover import FailoverEventStore
+
+    events, incidents = env[n.ENV_EVENTS_TABLE], env[n.ENV_INCIDENTS_TABLE]
+    home = DynamoEventStore(events, incidents)
+    regions = load_section(StoreConfig, "IC_", env).replica_regions
+    if not regions:
+        return home
+    return FailoverEventStore(home, [DynamoEventStore(events, incidents, aws.client("dynamodb", r)) for r in regions])

@@ -22,9 +22,9 @@ from ..ingest import PayloadError, UnknownSourceError
 from ..runtime import Deps
 from .context import MAX_BODY_BYTES, ApiContext, ApiError, json_response
 from .roles import AuthConfig, AuthError
-from .routes import alerts, decisions, health, incidents, me, openapi, scenarios
+from .routes import alerts, decisions, health, incidents, integrity, me, metrics, openapi, resolve, scenarios
 
-ROUTE_MODULES = (alerts, incidents, decisions, health, me, scenarios, openapi)
+ROUTE_MODULES = (alerts, incidents, decisions, resolve, metrics, integrity, health, me, scenarios, openapi)
 CORS_HEADERS = ["Authorization", "Content-Type", "X-IC-User", "X-IC-Role", "X-Amz-Date", "X-Amz-Security-Token"]
 log = logging.getLogger(__name__)
 

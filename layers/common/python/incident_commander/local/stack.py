@@ -22,6 +22,7 @@ from typing import Any
 from .. import names as n
 from .. import wiring as w
 from ..adapters import aws
+from . import moto_dynamodb
 from .lambda_runner import InProcessLambdas
 
 REGION = "us-east-1"
@@ -101,6 +102,7 @@ class LocalStack:
         requests.post(f"{self.endpoint}/moto-api/config",
                       json={"stepfunctions": {"execute_state_machine": True}}, timeout=5).raise_for_status()
         _scale_retry_sleeps(RETRY_SLEEP_SCALE)
+        moto_dynamodb.install()
         self.lambdas.install()
         self.deploy()
         from .stream import KinesisPump
@@ -154,6 +156,10 @@ class LocalStack:
             return self.queue_urls[value.key]
         if value.kind == "secret":
             return w.SECRETS[value.key].physical_name(self.stage)
+        if value.kind == "bus":
+            return f"ic-{self.stage}-{value.key}"
+        if value.kind == "bucket":
+            return w.BUCKETS[value.key].physical_name(self.stage)
         raise ValueError(f"cannot resolve {value}")
 
     def deploy(self) -> None:
@@ -169,6 +175,15 @@ class LocalStack:
         sm = self.client("secretsmanager")
         for sec in w.SECRETS.values():  # empty: local auth mode does not check webhook tokens (api/auth.py)
             sm.create_secret(Name=sec.physical_name(self.stage), SecretString="{}")
+        events = self.client("events")
+        for bus in sorted({v.key for f in w.FUNCTIONS.values() for v in f.env.values()
+                           if isinstance(v, w.Ref) and v.kind == "bus"}):
+            events.create_event_bus(Name=self.resolve(w.Ref("bus", bus)))
+        s3 = self.client("s3")
+        for b in w.BUCKETS.values():
+            s3.create_bucket(Bucket=b.physical_name(self.stage))
+        # the archive bucket reaches the functions here until the CDK app resolves Ref("bucket", ...)
+        self.extra_env.setdefault(n.ENV_ARCHIVE_BUCKET, w.BUCKETS[n.B_ARCHIVE].physical_name(self.stage))
         iam = self.client("iam")
         role = iam.create_role(RoleName=f"ic-{self.stage}-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         self.role_arn = role

@@ -68,6 +68,11 @@ class IncidentState(BaseModel):
     human: dict[str, Any] | None = None
     confirmed_root_cause: dict[str, Any] | None = None
     executions: int = 0
+    acknowledged_by: str | None = None
+    resolved_by: str | None = None
+    reopened: int = 0
+    repairs: int = 0
+    archive: dict[str, Any] | None = None  # where events 1..archive["events"] live once archived (Archived)
 
     @property
     def distinct_alerts(self) -> int:
@@ -76,6 +81,12 @@ class IncidentState(BaseModel):
     @property
     def is_closed(self) -> bool:
         return self.status == IncidentStatus.RESOLVED
+
+    @property
+    def awaits_archive(self) -> bool:
+        """Resolved, with events not archived yet (the last archive covers all but its own event)."""
+        return self.is_closed and self.resolved_at is not None and (
+            self.archive is None or self.archive["events"] + 1 < self.version)
 
 
 def fold(incident_id: str, events: list[StoredEvent]) -> IncidentState:
@@ -95,7 +106,7 @@ def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
     s.version = event.seq
     s.last_hash = event.hash
     s.updated_at = event.at
-    d = event.data
+    d = event.current_data()
     t = event.type
     if t == EventType.INCIDENT_OPENED:
         s.scope, s.title, s.severity = d["scope"], d["title"], d["severity"]
@@ -151,6 +162,8 @@ def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
     elif t == EventType.CONSENSUS_REACHED:
         s.decision = Decision.model_validate(d["decision"])
     elif t == EventType.DECISION_MADE:
+        if d["kind"] != "escalate":  # the commander itself takes ownership when it acts or monitors
+            _acknowledge(s, event)
         s.decision_kind = d["kind"]
         s.status = {"auto_remediate": IncidentStatus.MITIGATING, "monitor": IncidentStatus.MONITORING,
                     "escalate": IncidentStatus.ESCALATED}[d["kind"]]
@@ -162,9 +175,9 @@ def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
     elif t in (EventType.HUMAN_APPROVED, EventType.HUMAN_REJECTED, EventType.HUMAN_REASSIGNED):
         s.escalation_open = t == EventType.HUMAN_REASSIGNED
         s.human = {"response": t.value.split(".")[1], **d, "at": event.at.isoformat()}
-        s.acknowledged_at = s.acknowledged_at or event.at
+        _acknowledge(s, event)
     elif t == EventType.ACKNOWLEDGED:
-        s.acknowledged_at = s.acknowledged_at or event.at
+        _acknowledge(s, event)
     elif t == EventType.ACTION_RUN:
         s.status = IncidentStatus.MITIGATED
         s.mitigated_at = s.mitigated_at or event.at
@@ -175,15 +188,25 @@ def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
         s.mitigated_at = s.mitigated_at or event.at
     elif t == EventType.RESOLVED:
         s.status = IncidentStatus.RESOLVED
-        s.resolved_at = event.at
+        s.resolved_at, s.resolved_by = event.at, d["by"]
         s.mitigated_at = s.mitigated_at or event.at
-        s.acknowledged_at = s.acknowledged_at or event.at
+        _acknowledge(s, event)
         if d.get("category") or d.get("service"):
             s.confirmed_root_cause = {"category": d.get("category"), "service": d.get("service"), "by": d["by"]}
     elif t == EventType.REOPENED:
         s.status = IncidentStatus.OPEN
-        s.resolved_at = None
+        s.resolved_at = s.resolved_by = s.confirmed_root_cause = None
+        s.reopened += 1
+    elif t == EventType.EVENT_REPAIRED:
+        s.repairs += 1
+    elif t == EventType.ARCHIVED:
+        s.archive = dict(d)
     return s
+
+
+def _acknowledge(s: IncidentState, event: StoredEvent) -> None:
+    if s.acknowledged_at is None:
+        s.acknowledged_at, s.acknowledged_by = event.at, event.actor
 
 
 def _dt(value: Any) -> datetime | None:

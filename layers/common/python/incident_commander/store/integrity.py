@@ -1,4 +1,11 @@
-"""Verification of an incident's chain: recompute every hash and name the first event that breaks."""
+"""Verification of an incident's chain: recompute every hash and name the first event that breaks.
+
+"Verified" means: events 1..N are all present, each one's stored attributes are exactly those its
+hash was computed over when it was appended, each links to the one before (prev_hash), and the
+last one is the one the incident's projection recorded (version N, head hash). It cannot tell an
+honest append from a writer who rewrote every event after a point *and* the projection: that is
+what the copies outside the table are for (replicas, the change stream, the S3 archive).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .hashing import GENESIS, event_hash
+from .. import names as n
+from .hashing import GENESIS, HASHED_FIELDS, event_hash
+
+# every attribute an event item may carry: the hashed ones, its hash, and the TTL retention sets
+STORED_ATTRIBUTES = frozenset((*HASHED_FIELDS, "hash", n.TTL_ATTRIBUTE))
 
 
 class VerifyResult(BaseModel):
@@ -17,37 +28,51 @@ class VerifyResult(BaseModel):
     first_bad_seq: int | None = None
     problem: str | None = None
     head_hash: str | None = None
+    archived_events: int = 0  # how many of `events` were read from the S3 archive
 
 
 def verify_chain(incident_id: str, items: Sequence[dict[str, Any]], expected_head: str | None = None,
                  expected_version: int | None = None) -> VerifyResult:
     """`items` are stored events in their stored form (data as the canonical JSON string), by seq.
 
-    Detects: any hashed attribute changed (hash mismatch), an event deleted or reordered (sequence
-    gap or a prev_hash that does not match), a forged event (its hash recomputes but the next
-    event's prev_hash, or the projection's head hash, no longer matches).
+    Detects: any stored attribute changed or added (hash mismatch, unknown attribute), an event
+    deleted or reordered (sequence gap, or a prev_hash that does not match), a forged event (its
+    own hash recomputes, but the next event's prev_hash, or the projection's head, no longer does).
     """
+    def bad(seq: int, problem: str) -> VerifyResult:
+        return VerifyResult(incident_id=incident_id, ok=False, events=len(items), first_bad_seq=seq, problem=problem)
+
     prev = GENESIS
     for expected_seq, item in enumerate(items, start=1):
-        seq = int(item.get("seq", -1))
+        seq = _int(item.get("seq"))
         if seq != expected_seq:
-            return VerifyResult(incident_id=incident_id, ok=False, events=len(items), first_bad_seq=expected_seq,
-                                problem=f"event {expected_seq} is missing (found {seq} in its place)")
-        if item.get("prev_hash") != prev:
-            return VerifyResult(incident_id=incident_id, ok=False, events=len(items), first_bad_seq=seq,
-                                problem=f"event {seq} does not link to event {seq - 1} (prev_hash differs)")
+            return bad(expected_seq, f"event {expected_seq} is missing (found {item.get('seq')} in its place)")
         if item.get("incident_id") != incident_id:
-            return VerifyResult(incident_id=incident_id, ok=False, events=len(items), first_bad_seq=seq,
-                                problem=f"event {seq} belongs to another incident")
-        recomputed = event_hash(item)
+            return bad(seq, f"event {seq} belongs to another incident ({item.get('incident_id')})")
+        if item.get("prev_hash") != prev:
+            return bad(seq, f"event {seq} does not link to event {seq - 1} (prev_hash differs)")
+        unknown = sorted(set(item) - STORED_ATTRIBUTES)
+        if unknown:
+            return bad(seq, f"event {seq} carries attributes that are not part of an event: {', '.join(unknown)}")
+        try:
+            recomputed = event_hash(item)
+        except (TypeError, ValueError) as exc:
+            return bad(seq, f"event {seq} cannot be hashed ({exc})")
         if recomputed != item.get("hash"):
-            return VerifyResult(incident_id=incident_id, ok=False, events=len(items), first_bad_seq=seq,
-                                problem=f"event {seq} was modified (its content does not match its hash)")
+            return bad(seq, f"event {seq} ({item.get('type')}) was modified: its content does not match its hash")
         prev = recomputed
     if expected_version is not None and expected_version != len(items):
-        return VerifyResult(incident_id=incident_id, ok=False, events=len(items), first_bad_seq=len(items) + 1,
-                            problem=f"the incident records {expected_version} events but {len(items)} are stored")
+        first = min(expected_version, len(items)) + 1
+        return bad(first, f"the incident records {expected_version} events but {len(items)} are stored"
+                          + (f": event {first} onwards is missing" if expected_version > len(items)
+                             else f": event {first} onwards was not appended through the store"))
     if expected_head is not None and items and expected_head != prev:
-        return VerifyResult(incident_id=incident_id, ok=False, events=len(items), first_bad_seq=len(items),
-                            problem="the last event is not the one the incident recorded (head hash differs)")
+        return bad(len(items), f"event {len(items)} is not the last event the incident recorded (head hash differs)")
     return VerifyResult(incident_id=incident_id, ok=True, events=len(items), head_hash=prev if items else None)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

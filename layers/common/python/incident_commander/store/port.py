@@ -2,12 +2,14 @@
 
 An append names the version it expects. The adapter writes the new events, their idempotency
 markers and the new projection atomically, or nothing: a conflicting append raises
-ConcurrencyError and the caller re-reads and retries (`append_with_retry`).
+ConcurrencyError and the caller re-reads and retries (`append_with_retry`). An event whose
+idempotency key is already stored is not stored again: the append returns the stored event.
 """
 
 from __future__ import annotations
 
 import abc
+import json
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -15,16 +17,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..models.events import SCHEMA_VERSION, NewEvent, StoredEvent
+from ..models.events import DATA_MODELS, SCHEMA_VERSION, NewEvent, StoredEvent
 from ..models.incident import IncidentState, apply
 from ..timeutil import iso, parse_iso, utcnow
 from .hashing import GENESIS, canonical_data, event_hash
 
 MAX_EVENTS_PER_APPEND = 25  # DynamoDB transactions hold 100 items: event + marker each, + projection
+DEFAULT_ATTEMPTS = 20
 
 
 class ConcurrencyError(RuntimeError):
-    """Another writer appended first: re-read the incident and decide again."""
+    """Another writer appended first: re-read the incident and decide again.
+
+    `current` is the projection that won, when the store returned it with the failure (DynamoDB
+    does, with ReturnValuesOnConditionCheckFailure), which saves the re-read.
+    """
+
+    def __init__(self, message: str, current: IncidentState | None = None):
+        super().__init__(message)
+        self.current = current
+
+
+class StoreUnavailable(RuntimeError):
+    """The store of one region failed (network, 5xx, throttled past the SDK's retries): a reader may
+    fail over to a replica region. Never raised for a bad request or a failed condition."""
+
+    def __init__(self, region: str, cause: BaseException | str):
+        super().__init__(f"event store in {region} unavailable: {cause}")
+        self.region = region
 
 
 class IncidentNotFound(LookupError):
@@ -45,8 +65,6 @@ def to_item(e: StoredEvent) -> dict[str, Any]:
 
 
 def from_item(item: dict[str, Any]) -> StoredEvent:
-    import json
-
     return StoredEvent(incident_id=item["incident_id"], seq=int(item["seq"]), type=item["type"],
                        schema_version=int(item.get("schema_version", SCHEMA_VERSION)), at=parse_iso(item["at"]),
                        recorded_at=parse_iso(item["recorded_at"]), actor=item["actor"], data=json.loads(item["data"]),
@@ -56,21 +74,27 @@ def from_item(item: dict[str, Any]) -> StoredEvent:
 def chain(state: IncidentState | None, incident_id: str, new: Sequence[NewEvent],
           now: datetime | None = None) -> tuple[list[StoredEvent], IncidentState]:
     """Give new events their sequence numbers and hashes, and fold them into the projection."""
+    if not new:
+        raise ValueError("an append needs at least one event")
     if len(new) > MAX_EVENTS_PER_APPEND:
-        raise ValueError(f"at most {MAX_EVENTS_PER_APPEND} events per append")
+        raise ValueError(f"at most {MAX_EVENTS_PER_APPEND} events per append, got {len(new)}")
+    keys = [ev.idempotency_key for ev in new if ev.idempotency_key]
+    if len(keys) != len(set(keys)):
+        raise ValueError("two events of one append share an idempotency key")
     current = state or IncidentState(incident_id=incident_id)
     prev, seq = (current.last_hash or GENESIS), current.version
     recorded = now or utcnow()
     out: list[StoredEvent] = []
     for ev in new:
         seq += 1
-        fields = {"incident_id": incident_id, "seq": seq, "type": ev.type.value, "schema_version": SCHEMA_VERSION,
+        version = DATA_MODELS[ev.type].schema_version
+        fields = {"incident_id": incident_id, "seq": seq, "type": ev.type.value, "schema_version": version,
                   "at": iso(ev.at), "recorded_at": iso(recorded), "actor": ev.actor,
                   "data": canonical_data(ev.data), "idempotency_key": ev.idempotency_key, "prev_hash": prev}
         h = event_hash(fields)
-        stored = StoredEvent(incident_id=incident_id, seq=seq, type=ev.type, at=parse_iso(fields["at"]),
-                             recorded_at=parse_iso(fields["recorded_at"]), actor=ev.actor, data=ev.data,
-                             idempotency_key=ev.idempotency_key, prev_hash=prev, hash=h)
+        stored = StoredEvent(incident_id=incident_id, seq=seq, type=ev.type, schema_version=version,
+                             at=parse_iso(fields["at"]), recorded_at=parse_iso(fields["recorded_at"]), actor=ev.actor,
+                             data=ev.data, idempotency_key=ev.idempotency_key, prev_hash=prev, hash=h)
         current = apply(current, stored)
         out.append(stored)
         prev = h
@@ -78,35 +102,64 @@ def chain(state: IncidentState | None, incident_id: str, new: Sequence[NewEvent]
 
 
 class EventStore(abc.ABC):
-    """Append-only incident events with a projection per incident."""
+    """Append-only incident events with a projection per incident, in one region."""
+
+    region: str = "local"
 
     @abc.abstractmethod
     def get_state(self, incident_id: str) -> IncidentState | None: ...
 
     @abc.abstractmethod
     def read_items(self, incident_id: str) -> list[dict[str, Any]]:
-        """Stored events as stored (for verification), ordered by seq."""
+        """Stored events exactly as stored (for verification), ordered by seq."""
 
     @abc.abstractmethod
     def _commit(self, incident_id: str, expected_version: int, events: list[StoredEvent],
                 state: IncidentState) -> list[StoredEvent] | None:
         """Write atomically. Return None on success; the already-stored events when an idempotency key
-        was seen before; raise ConcurrencyError when the version moved."""
+        was seen before (nothing is written then); raise ConcurrencyError when the version moved."""
 
     @abc.abstractmethod
     def list_states(self, limit: int = 50, cursor: str | None = None,
                     predicate: Callable[[IncidentState], bool] | None = None) -> Page: ...
 
+    # --- maintenance: integrity repair and retention (never used by the agents) ----------------
+    @abc.abstractmethod
+    def write_items(self, incident_id: str, items: Sequence[dict[str, Any]]) -> None:
+        """Put stored events exactly as given, replacing what is at their seq (repair)."""
+
+    @abc.abstractmethod
+    def delete_items(self, incident_id: str, seqs: Sequence[int]) -> None: ...
+
+    @abc.abstractmethod
+    def put_state(self, state: IncidentState, expected_version: int | None) -> None:
+        """Replace the projection (repair); only if its stored version is still `expected_version`
+        (None: only if there is none). Raises ConcurrencyError otherwise."""
+
+    @abc.abstractmethod
+    def expire(self, incident_id: str, items: Sequence[dict[str, Any]], expires_at: int) -> int:
+        """Give these events (unchanged since read: same hash) and their idempotency markers the TTL
+        `expires_at` (epoch seconds). Returns how many events were marked."""
+
+    @abc.abstractmethod
+    def closed_before(self, cutoff: datetime, limit: int = 100) -> list[IncidentState]:
+        """Resolved incidents not yet archived whose resolution is older than `cutoff`, oldest first."""
+
+    # --- shared behaviour -----------------------------------------------------------------------
     def read(self, incident_id: str) -> list[StoredEvent]:
         return [from_item(i) for i in self.read_items(incident_id)]
 
     def append(self, incident_id: str, expected_version: int, events: Sequence[NewEvent],
-               now: datetime | None = None) -> tuple[list[StoredEvent], IncidentState]:
-        """Append `events` after version `expected_version` (0 for a new incident)."""
-        state = self.get_state(incident_id)
+               now: datetime | None = None, state: IncidentState | None = None
+               ) -> tuple[list[StoredEvent], IncidentState]:
+        """Append `events` after version `expected_version` (0 for a new incident). `state`: the
+        projection the caller just read at that version (saves reading it again)."""
+        if state is None or state.version != expected_version:
+            state = self.get_state(incident_id)
         current_version = state.version if state else 0
         if current_version != expected_version:
-            raise ConcurrencyError(f"{incident_id}: expected version {expected_version}, found {current_version}")
+            raise ConcurrencyError(f"{incident_id}: expected version {expected_version}, found {current_version}",
+                                   state)
         stored, new_state = chain(state, incident_id, events, now)
         duplicates = self._commit(incident_id, expected_version, stored, new_state)
         if duplicates is not None:
@@ -116,17 +169,25 @@ class EventStore(abc.ABC):
 
 def append_with_retry(store: EventStore, incident_id: str,
                       decide: Callable[[IncidentState | None], Sequence[NewEvent]],
-                      attempts: int = 10, now: datetime | None = None) -> tuple[list[StoredEvent], IncidentState | None]:
-    """Read, decide, append; on a conflict read again and decide again (jittered backoff)."""
+                      attempts: int = DEFAULT_ATTEMPTS, now: datetime | None = None,
+                      stats: dict[str, int] | None = None) -> tuple[list[StoredEvent], IncidentState | None]:
+    """Read, decide, append; on a conflict decide again on the state that won (jittered backoff).
+
+    `decide` sees the current projection and returns the events to append ([] for none): it must
+    be safe to call more than once. `stats["conflicts"]` counts the conflicts met, when given.
+    """
+    state = store.get_state(incident_id)
     for attempt in range(attempts):
-        state = store.get_state(incident_id)
         events = list(decide(state))
         if not events:
             return [], state
         try:
-            return store.append(incident_id, state.version if state else 0, events, now)
-        except ConcurrencyError:
+            return store.append(incident_id, state.version if state else 0, events, now, state=state)
+        except ConcurrencyError as exc:
+            if stats is not None:
+                stats["conflicts"] = stats.get("conflicts", 0) + 1
             if attempt == attempts - 1:
                 raise
-            time.sleep(min(0.2, 0.005 * (2 ** attempt)) * random.random())
+            time.sleep(min(0.25, 0.004 * (2 ** attempt)) * random.random())
+            state = exc.current if exc.current is not None else store.get_state(incident_id)
     raise ConcurrencyError(incident_id)  # unreachable

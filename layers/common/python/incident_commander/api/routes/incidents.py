@@ -12,8 +12,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from ...impact import Impact, assess
 from ...models.alert import Severity
 from ...models.incident import IncidentState, IncidentStatus
-from ...store.integrity import verify_chain
+from ...runtime import Deps
+from ...store.archive import read_verified
 from ...store.port import from_item
+from ...store.replicas import check as replica_check
+from ...store.replicas import regions_of
 from ...timeutil import iso
 from .. import views
 from ..context import ApiContext, ApiError, json_response
@@ -93,20 +96,32 @@ def register(ctx: ApiContext) -> None:
              responses={**ok(Timeline, "The timeline"), **errors(401, 403, 404, 429)})
     def get_timeline(incident_id: IncidentId):
         ctx.require(Role.VIEWER)
-        s = ctx.incident(incident_id)
-        items = ctx.deps().events.read_items(incident_id)
-        result = verify_chain(incident_id, items, expected_head=s.last_hash, expected_version=s.version)
+        s, d = ctx.incident(incident_id), ctx.deps()
+        items, result = read_verified(d.events, incident_id, s, d.archive)  # archived events come from S3
         events = [from_item(i) for i in items]
         return json_response(200, {"incident_id": incident_id, **views.timeline(events, result)})
 
-    @app.get("/incidents/<incident_id>/verify", summary="Recompute the hash chain; 409 names the first bad event",
-             responses=errors(401, 403, 404, 409, 429))
+    @app.get("/incidents/<incident_id>/verify", summary="Recompute the hash chain (archive and every replica "
+             "region included); 409 names the first bad event", responses=errors(401, 403, 404, 409, 429))
     def verify(incident_id: IncidentId):
         ctx.require(Role.VIEWER)
-        s = ctx.incident(incident_id)
-        items = ctx.deps().events.read_items(incident_id)
-        result = verify_chain(incident_id, items, expected_head=s.last_hash, expected_version=s.version)
-        return json_response(200 if result.ok else 409, result.model_dump())
+        s, d = ctx.incident(incident_id), ctx.deps()
+        body, ok = verification(d, incident_id, s)
+        return json_response(200 if ok else 409, body)
+
+
+def verification(d: Deps, incident_id: str, s: IncidentState) -> tuple[dict, bool]:
+    """The chain's verification, plus each replica region's copy compared with it when replicated."""
+    result = read_verified(d.events, incident_id, s, d.archive)[1]
+    body, ok = result.model_dump(), result.ok
+    spans = regions_of(d.events)
+    if spans is not None:
+        report, _ = replica_check(incident_id, *spans)
+        body["replicas"], ok = report.model_dump(), ok and report.ok
+        bad = next((r for r in report.regions if r.status in ("damaged", "diverged")), None)
+        if result.ok and bad is not None:
+            body.update(first_bad_seq=bad.first_bad_seq, problem=f"{bad.region}: {bad.problem}")
+    return body, ok
 
 
 def _aware(dt: datetime | None, name: str) -> datetime | None:
