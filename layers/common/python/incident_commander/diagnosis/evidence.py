@@ -203,7 +203,7 @@ def infer_categories(root: str | None, profs: dict[str, Profile], topo: Topology
     err = any(p.errors for p in scope)
     lat = any(p.latency for p in scope)
     rejecting = bool(own and own.starved and own.errors and not own.latency)
-    damp = 0.4 if specific else 0.3 if rejecting else 1.0
+    damp = 0.15 if specific else 0.3 if rejecting else 1.0  # what the root says of itself comes first
     near = "on and above " + (root or "the root")
     if err and lat:
         add(C.NETWORK, 0.6 * damp, f"errors together with latency {near}: the network path")

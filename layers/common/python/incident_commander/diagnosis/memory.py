@@ -99,7 +99,9 @@ class MemoryDiagnoser(Diagnoser):
             return None, ""
         root = p.outcome.removeprefix("root:") if p.outcome.startswith("root:") else "self"
         wanted = set(p.symptoms)
-        showing = {s: sum(1 for o in pr.alerts if o.symptom.value in wanted) for s, pr in profs.items()}
+        # how much of the failure mode's signature a service shows (distinct symptoms; starvation counts less)
+        showing = {s: sum(0.3 if sym in GENERIC_SYMPTOMS - {"errors", "latency"} else 1.0
+                          for sym in {o.symptom.value for o in pr.alerts} & wanted) for s, pr in profs.items()}
         showing = {s: n for s, n in showing.items() if n}
         if not showing:
             return None, ""

@@ -59,6 +59,8 @@ class RulesDiagnoser(Diagnoser):
                 s *= 0.5  # generic symptoms above a failing dependency: a victim
             if is_down(svc, profs, topo):
                 s += 0.4  # its callers fail while it sees no requests: down or unreachable
+            elif not p.failing:
+                s *= 0.5  # starved and nothing says it is down: the silence comes from upstream
             strength[svc] = s
         out: list[Hypothesis] = []
         total = sum(strength.values()) or 1.0
@@ -68,7 +70,8 @@ class RulesDiagnoser(Diagnoser):
             share = strength[svc] / total
             specific = bool(profs[svc].specific)
             confidence = round(min(0.95, 0.15 + 0.35 * share + 0.2 * min(1.0, strength[svc] / 1.5)
-                                   + (0.15 if specific else 0.0) + 0.1 * _margin(cats)), 3)
+                                   + (0.15 if specific else 0.0) + 0.1 * _margin(cats) * min(1.0, strength[svc])),
+                             3)
             evidence = [Evidence(kind="alert", ref=o.alert.key, weight=1.0,
                                  detail=f"{o.alert.name} on {svc} reports {o.symptom.value}")
                         for o in profs[svc].alerts[:10]]

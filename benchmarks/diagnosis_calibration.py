@@ -1,0 +1,103 @@
+"""Diagnosis quality and confidence calibration on ITBench (in-process, like itbench_fast; prints).
+
+    .venv/bin/python -m benchmarks.diagnosis_calibration [--set itbench]
+
+For every expected incident, the predicted incident sharing most alerts is judged right when both
+its root-cause category and service match. Prints a reliability table of the decided confidence
+(is a 0.8 right 80% of the time? the target: decided at >= 0.8 must be right >= 90%), and each
+diagnoser's own top-hypothesis accuracy and calibration, so consensus weights can be set from data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from incident_commander.store.memory import InMemoryEventStore
+
+from benchmarks import itbench_fast
+
+BINS = [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 0.9), (0.9, 1.01)]
+
+
+class RecordingStore(InMemoryEventStore):
+    last: RecordingStore | None = None
+
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        RecordingStore.last = self
+
+
+def judged(case: Path) -> list[dict]:
+    itbench_fast.InMemoryEventStore = RecordingStore  # keep the states the run produced
+    itbench_fast.run_case(case)
+    states = list(RecordingStore.last.states.values())
+    expected = json.loads((case / "expected.json").read_text())
+    topo = itbench_fast.load(case).topology
+    out = []
+    for exp in expected["incidents"]:
+        keys = set(exp["alert_keys"])
+        best = max(states, key=lambda s: len(keys & set(s.alerts)), default=None)
+        if best is None or not keys & set(best.alerts):
+            out.append({"case": case.name, "matched": False})
+            continue
+        want = (exp["category"], exp["service"].lower())
+
+        def ok(h, want: tuple = want) -> bool:
+            return h is not None and (h.category.value, (topo.resolve(h.service) or h.service or "").lower()) == want
+
+        d = best.decision
+        root = d.root_cause if d else None
+        out.append({"case": case.name, "matched": True, "confidence": d.confidence if d else 0.0,
+                    "decision": d.kind.value if d else None, "right": ok(root),
+                    "service_right": root is not None and (root.service or "").lower() == want[1],
+                    "agents": {a: (hs[0].confidence, ok(hs[0])) for a, hs in best.hypotheses.items() if hs}})
+    return out
+
+
+def table(rows: list[tuple[float, bool]], title: str) -> None:
+    print(f"\n{title}")
+    print("  confidence   n   right   accuracy")
+    for lo, hi in BINS:
+        sel = [r for c, r in rows if lo <= c < hi]
+        acc = f"{sum(sel) / len(sel):.2f}" if sel else "  - "
+        print(f"  {lo:.1f}-{min(hi, 1.0):.1f}   {len(sel):4d}  {sum(sel):4d}    {acc}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--eval", type=Path, default=itbench_fast.DEFAULT_EVAL)
+    p.add_argument("--set", default="itbench")
+    args = p.parse_args(argv)
+    results = [r for case in sorted((args.eval / args.set).iterdir()) if (case / "expected.json").is_file()
+               for r in judged(case)]
+    matched = [r for r in results if r["matched"]]
+    print(f"{len(results)} expected incidents, {len(matched)} matched to a predicted incident")
+    print(f"root cause right (category and service): {sum(r['right'] for r in matched) / len(results):.2f}; "
+          f"service right: {sum(r['service_right'] for r in matched) / len(results):.2f}")
+    table([(r["confidence"], r["right"]) for r in matched], "Reliability of the decided confidence (consensus)")
+    high = [r for r in matched if r["confidence"] >= 0.8]
+    if high:
+        print(f"  decided with confidence >= 0.8: {len(high)}, right {sum(r['right'] for r in high) / len(high):.2f}"
+              " (target >= 0.90)")
+    else:
+        print("  decided with confidence >= 0.8: none")
+    auto = [r for r in matched if r["decision"] == "auto_remediate"]
+    print(f"  auto_remediate decisions: {len(auto)}, wrong: {sum(not r['right'] for r in auto)}")
+    per: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for r in matched:
+        for agent, (conf, right) in r["agents"].items():
+            per[agent].append((conf, right))
+    print("\nPer diagnoser, top hypothesis:")
+    for agent, rows in sorted(per.items()):
+        print(f"  {agent:10s} voted {len(rows):3d}  right {sum(r for _, r in rows) / len(rows):.2f}  "
+              f"mean confidence {sum(c for c, _ in rows) / len(rows):.2f}")
+    for agent, rows in sorted(per.items()):
+        table(rows, f"Reliability: {agent}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
