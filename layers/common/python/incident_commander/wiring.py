@@ -131,8 +131,6 @@ class CollectionSpec:
 
 
 @dataclass(frozen=True)
-class StateMachineSpec:
-@dataclass(frozen=True)
 class TableStreamConsumerSpec:
     """A DynamoDB Streams event source mapping (same defaults as a Kinesis consumer)."""
 
@@ -160,6 +158,8 @@ class BucketSpec:
         return f"ic-{stage}-{self.key}"  # AWS: the CDK app lets CloudFormation make it unique
 
 
+@dataclass(frozen=True)
+class StateMachineSpec:
     key: str
     asl_file: str  # relative to the repository root
     # ASL placeholder (without ${}) -> function key; the only substitutions are ARNs
@@ -247,14 +247,6 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     n.F_RECORDER: FunctionSpec(n.F_RECORDER, "functions/recorder",
                                description="Records actions, monitoring and human outcomes",
                                env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_RECORDER}),
-}
-
-STREAM_CONSUMERS: tuple[StreamConsumerSpec, ...] = (
-    StreamConsumerSpec(function=n.F_DETECTION, stream=n.S_ALERTS, on_failure_queue=n.Q_DETECTION_FAILURES),
-)
-
-STATE_MACHINE = StateMachineSpec(
-    n.SM_INCIDENT_RESPONSE, "state_machines/incident_response.asl.json",
     n.F_STREAM_PUBLISHER: FunctionSpec(
         n.F_STREAM_PUBLISHER, "functions/stream_publisher", memory_mb=256,
         description="Events table stream -> one event per incident event on the incidents bus",
@@ -265,12 +257,20 @@ STATE_MACHINE = StateMachineSpec(
         # + IC_ARCHIVE_BUCKET = BUCKETS[B_ARCHIVE] (here and on the api function, to verify archived
         # incidents): given by the local stack until the CDK app resolves Ref("bucket", ...)
         env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_ARCHIVER}),
-    function_arns={
-        "DiagnoseRulesFunctionArn": n.F_DIAGNOSE_RULES,
+}
+
 TABLE_STREAM_CONSUMERS: tuple[TableStreamConsumerSpec, ...] = (
     TableStreamConsumerSpec(function=n.F_STREAM_PUBLISHER, table=n.T_EVENTS, on_failure_queue=n.Q_PUBLISHER_FAILURES),
 )
 
+STREAM_CONSUMERS: tuple[StreamConsumerSpec, ...] = (
+    StreamConsumerSpec(function=n.F_DETECTION, stream=n.S_ALERTS, on_failure_queue=n.Q_DETECTION_FAILURES),
+)
+
+STATE_MACHINE = StateMachineSpec(
+    n.SM_INCIDENT_RESPONSE, "state_machines/incident_response.asl.json",
+    function_arns={
+        "DiagnoseRulesFunctionArn": n.F_DIAGNOSE_RULES,
         "DiagnoseTopologyFunctionArn": n.F_DIAGNOSE_TOPOLOGY,
         "DiagnoseMemoryFunctionArn": n.F_DIAGNOSE_MEMORY,
         "DiagnoseLlmFunctionArn": n.F_DIAGNOSE_LLM,
