@@ -50,5 +50,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all
 
+# diagnosis and memory benchmarks (print figures): retrieval latency at 10k/100k patterns, calibration
+bench-memory: $(STAMP)
+	$(BIN)/python -m benchmarks.memory_bench
+
+bench-diagnosis: $(STAMP)
+	$(BIN)/python -m benchmarks.diagnosis_calibration
+
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache
