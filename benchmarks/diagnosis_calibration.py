@@ -57,6 +57,34 @@ def judged(case: Path) -> list[dict]:
     return out
 
 
+def scenarios() -> None:
+    """The demo scenarios through the same in-process pipeline: decided root cause vs the expected one."""
+    from types import SimpleNamespace
+
+    from incident_commander.scenarios.catalog import SCENARIOS
+    from incident_commander.topology import Topology
+
+    print("\nDemo scenarios (target: right category and service, confidence >= 0.8)")
+    real_load = itbench_fast.load
+    try:
+        for name, sc in sorted(SCENARIOS.items()):
+            rec = SimpleNamespace(deliveries=sc.render(), topology=Topology.parse_yaml(sc.topology_yaml, name))
+            itbench_fast.load = lambda _case, rec=rec: rec
+            itbench_fast.InMemoryEventStore = RecordingStore
+            itbench_fast.run_case(Path(name))
+            states = sorted(RecordingStore.last.states.values(), key=lambda st: -len(st.alerts))
+            d = states[0].decision if states else None
+            root = d.root_cause if d else None
+            got = (root.category.value, root.service) if root else (None, None)
+            ok = got == (sc.expected_category, sc.expected_service)
+            print(f"  {name:18s} expected {sc.expected_category}@{sc.expected_service}; decided "
+                  f"{got[0]}@{got[1]} confidence {d.confidence if d else 0:.2f} {d.kind.value if d else '-'} "
+                  f"{'OK' if ok and d and d.confidence >= 0.8 else 'right, under 0.8' if ok else 'WRONG'} "
+                  f"({len(states)} incident(s))")
+    finally:
+        itbench_fast.load = real_load
+
+
 def table(rows: list[tuple[float, bool]], title: str) -> None:
     print(f"\n{title}")
     print("  confidence   n   right   accuracy")
@@ -96,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
               f"mean confidence {sum(c for c, _ in rows) / len(rows):.2f}")
     for agent, rows in sorted(per.items()):
         table(rows, f"Reliability: {agent}")
+    scenarios()
     return 0
 
 

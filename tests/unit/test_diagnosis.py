@@ -149,3 +149,12 @@ def test_no_alert_names_a_service():
     _, hyps = run("rules", state)
     assert hyps and hyps[0].category == Category.STORAGE_FAILURE and hyps[0].service is None
     assert run("topology", state)[1] == []
+
+
+@pytest.mark.parametrize("agent", ["rules", "topology"])
+def test_saturation_below_a_surging_caller_is_the_surge_not_the_database(agent):
+    state = incident(("HighRequestRate", "orders", "request rate 6x normal"),
+                     ("HighRequestLatency", "orders", "p99 above 2s"), ("HighRequestErrorRate", "web", "errors"),
+                     ("HighCPUUtilization", "orders-db", "CPU above 90%"))
+    _, hyps = run(agent, state)
+    assert (hyps[0].category, hyps[0].service) == (Category.TRAFFIC_SURGE, "orders")

@@ -149,6 +149,24 @@ def is_down(service: str, profs: dict[str, Profile], topo: Topology) -> bool:
     return False
 
 
+# load arrives from above: saturation under a surging caller is the surge's consequence, not its cause
+SURGE = frozenset({Symptom.TRAFFIC_SPIKE, Symptom.ATTACK})
+LOAD = frozenset({Symptom.CPU, Symptom.MEMORY, Symptom.CONNECTIONS, Symptom.LATENCY, Symptom.THROTTLING,
+                  Symptom.ERRORS, Symptom.QUEUE})
+
+
+def surging(p: Profile | None) -> bool:
+    return p is not None and any(o.symptom in SURGE for o in p.alerts)
+
+
+def under_surge(service: str, profs: dict[str, Profile], topo: Topology) -> str | None:
+    """A surging service above `service` when `service` shows nothing but load symptoms."""
+    p = profs.get(service)
+    if p is None or surging(p) or any(o.symptom not in LOAD | STARVATION for o in p.alerts):
+        return None
+    return next((d for d in sorted(topo.dependents(service)) if d != service and surging(profs.get(d))), None)
+
+
 def profiles(inp: DiagnosisInput) -> dict[str, Profile]:
     out: dict[str, Profile] = {}
     for o in inp.observed:

@@ -19,6 +19,7 @@ from .evidence import (
     is_down,
     profiles,
     symptom_weights,
+    under_surge,
 )
 
 __all__ = ["ACTIONS", "SYMPTOM_CATEGORIES", "TEXT_REFINEMENTS", "RulesDiagnoser", "action_for"]
@@ -57,6 +58,8 @@ class RulesDiagnoser(Diagnoser):
             alerting_below = [d for d in topo.closure(svc) if d != svc and d in profs and profs[d].failing]
             if not p.specific and alerting_below:
                 s *= 0.5  # generic symptoms above a failing dependency: a victim
+            if under_surge(svc, profs, topo):
+                s *= 0.5  # saturation below a surging caller: the load's consequence
             if is_down(svc, profs, topo):
                 s += 0.4  # its callers fail while it sees no requests: down or unreachable
             elif not p.failing:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..models import Evidence, Hypothesis
 from .base import MAX_HYPOTHESES, Diagnoser, DiagnosisInput, ranked
-from .evidence import Profile, infer_categories, is_down, is_queue, profiles
+from .evidence import Profile, infer_categories, is_down, is_queue, profiles, surging, under_surge
 from .rules import action_for
 
 
@@ -25,7 +25,7 @@ class TopologyDiagnoser(Diagnoser):
             return []
         failing = [s for s, p in profs.items() if p.failing]
         starved = [s for s, p in profs.items() if p.starved]
-        fail_reach = {s: topo.closure(s) for s in failing}
+        fail_reach = {s: topo.closure(s) | ({u} if (u := under_surge(s, profs, topo)) else set()) for s in failing}
         upstream = {s: self._upstream(inp, s) for s in starved}
         # ...or below a failing upstream service, when the candidate itself is failing or silent
         below = {s: set().union(*(topo.closure(u) for u in up if u != s and u in profs and profs[u].failing))
@@ -92,7 +92,9 @@ class TopologyDiagnoser(Diagnoser):
     def _own_factor(p: Profile | None, c: str, profs: dict[str, Profile], topo) -> float:
         if p is None:
             return 0.55  # silent: possible, but nothing of its own says so
-        if p.self_caused:
+        if under_surge(c, profs, topo):
+            return 0.6  # saturated by the load arriving from a surging caller
+        if p.self_caused or surging(p):
             return 1.0
         if (p.starved and p.errors) or is_down(c, profs, topo):
             return 0.95  # down, or rejecting requests before they reach it
