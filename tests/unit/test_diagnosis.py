@@ -158,3 +158,10 @@ def test_saturation_below_a_surging_caller_is_the_surge_not_the_database(agent):
                      ("HighCPUUtilization", "orders-db", "CPU above 90%"))
     _, hyps = run(agent, state)
     assert (hyps[0].category, hyps[0].service) == (Category.TRAFFIC_SURGE, "orders")
+
+
+def test_starvation_named_on_no_service_points_at_the_entry_point():
+    state = incident(("NoRequestsReceived", None, "namespace shop received no requests"))
+    _, hyps = run("topology", state)
+    assert hyps[0].service == "edge" and hyps[0].category == Category.PLATFORM_MISCONFIG
+    assert any(not e.supports for e in hyps[0].evidence)

@@ -9,7 +9,8 @@ alerts say (a specific symptom, or down: callers fail while it receives nothing)
 
 from __future__ import annotations
 
-from ..models import Evidence, Hypothesis
+from ..models import Category, Evidence, Hypothesis
+from ..symptoms import STARVATION
 from .base import MAX_HYPOTHESES, Diagnoser, DiagnosisInput, ranked
 from .evidence import Profile, infer_categories, is_down, is_queue, profiles, surging, under_surge
 from .rules import action_for
@@ -22,7 +23,7 @@ class TopologyDiagnoser(Diagnoser):
         topo = inp.topology
         profs = profiles(inp)
         if not profs:
-            return []
+            return self._unattributed(inp)
         failing = [s for s, p in profs.items() if p.failing]
         starved = [s for s, p in profs.items() if p.starved]
         fail_reach = {s: topo.closure(s) | ({u} if (u := under_surge(s, profs, topo)) else set()) for s in failing}
@@ -76,6 +77,31 @@ class TopologyDiagnoser(Diagnoser):
                                           f"{cat.reason}",
                                   evidence=evidence[:50], causal_path=path, action=action_for(cat.category)))
         return ranked(out)
+
+    @staticmethod
+    def _unattributed(inp: DiagnosisInput) -> list[Hypothesis]:
+        """Alerts that name no service (a namespace, a cluster): when they say nothing arrives, the
+        entry points of the topology (services no one calls), the widest first, are where traffic stops."""
+        topo = inp.topology
+        starved = [o for o in inp.observed if o.symptom in STARVATION]
+        if not starved or not topo.services:
+            return []
+        entries = [s for s in topo.services if topo.dependents(s) == {s}]
+        entries.sort(key=lambda s: (-len(topo.closure(s)), s))
+        widest = len(topo.closure(entries[0])) if entries else 1
+        out = []
+        for s in entries[:MAX_HYPOTHESES]:
+            share = len(topo.closure(s)) / widest
+            out.append(Hypothesis(
+                category=Category.PLATFORM_MISCONFIG, service=s, confidence=round(0.1 + 0.25 * share, 3),
+                summary=f"nothing arrives anywhere behind {s}: the entry point (ingress, gateway) in front of "
+                        f"{len(topo.closure(s))} services",
+                evidence=[Evidence(kind="alert", ref=o.alert.key, detail=f"{o.alert.name} names no service")
+                          for o in starved[:10]]
+                + [Evidence(kind="topology", ref=s, supports=False, weight=0.5,
+                            detail="inferred from the topology alone: no alert names a service")],
+                causal_path=[s], action=action_for(Category.PLATFORM_MISCONFIG)))
+        return out
 
     @staticmethod
     def _upstream(inp: DiagnosisInput, s: str) -> frozenset[str]:
