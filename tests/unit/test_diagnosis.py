@@ -104,6 +104,8 @@ def test_starvation_below_a_failing_service_is_inherited_not_down():
       ("HighRequestErrorRate", "orders", "errors")], Category.RESOURCE_EXHAUSTION),
     ([("KubePodNotReady", "payments", "non-ready for 15 minutes"), ("HighRequestErrorRate", "orders", "errors")],
      Category.PLATFORM_MISCONFIG),
+    ([("KubePodNotReady", "payments", "non-ready for 15 minutes"), ("NoRequestsReceived", "payments", "nothing"),
+      ("HighRequestErrorRate", "orders", "errors")], Category.CAPACITY_OR_QUOTA),
 ])
 def test_what_the_root_reports_names_the_category(alerts, category):
     for agent in ("rules", "topology"):

@@ -209,6 +209,11 @@ def infer_categories(root: str | None, profs: dict[str, Profile], topo: Topology
     for o in specific:
         for cat, w in symptom_weights(o, topo):
             add(cat, 2.0 * w, f"{o.alert.name} on {root} reports {o.symptom.value}")
+    if own and own.starved and not own.errors and any(o.symptom == Symptom.NOT_READY for o in own.alerts) \
+            and not any(o.symptom in (Symptom.WAITING, Symptom.CRASHLOOP) for o in own.alerts):
+        # no ready replica and no traffic at all: pods that cannot be scheduled or admitted (quota,
+        # capacity) more often than probes failing under load (those still serve, with errors)
+        add(C.CAPACITY_OR_QUOTA, 0.9, f"{root} has no ready pod and receives nothing: pods not admitted")
     if own and own.starved and own.errors and not own.latency:
         add(C.PLATFORM_MISCONFIG, 0.7, f"{root} reports errors yet receives no requests: rejected before the process")
         add(C.APPLICATION_ERROR, 0.4, f"{root} reports errors and no traffic")
