@@ -57,5 +57,13 @@ bench-memory: $(STAMP)
 bench-diagnosis: $(STAMP)
 	$(BIN)/python -m benchmarks.diagnosis_calibration
 
+# the API: status-read latency under 50 concurrent clients (prints figures); schemathesis with many examples
+.PHONY: bench-api fuzz-api
+bench-api: $(STAMP)
+	$(BIN)/python -m benchmarks.api_status_reads
+
+fuzz-api: $(STAMP)
+	IC_SCHEMATHESIS_EXAMPLES=200 $(BIN)/python -m pytest -q tests/integration/test_api_schemathesis.py
+
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from pydantic import BaseModel, Field
 
@@ -60,8 +61,13 @@ class AlertChange:
     severity: str = "medium"
 
 
+@lru_cache(maxsize=4096)
+def _symptom(name: str, title: str) -> str:
+    return classify(name, title).value  # regexes: worth remembering across the polls of a dashboard
+
+
 def alert_degradation(name: str, title: str, severity: str, cfg: ImpactConfig = DEFAULT_CONFIG) -> float:
-    share = cfg.degradation.get(classify(name, title).value, cfg.default_degradation)
+    share = cfg.degradation.get(_symptom(name, title), cfg.default_degradation)
     return share * cfg.severity_factor.get(severity, cfg.severity_factor.get("medium", 0.6))
 
 

@@ -17,7 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .. import names as n
 from ..clock import SHARED
@@ -69,6 +69,11 @@ def response_headers(result: dict[str, Any]) -> dict[str, str]:
 
 
 def make_handler(stack: LocalStack, bucket: TokenBucket):
+    """Requests reach the api function one at a time: locally it is one warm container, and a Lambda
+    container never runs two invocations at once (the resolver keeps per-request state). Requests
+    beyond it wait here, in the front end, outside the handler, as they would for a free container."""
+    container = threading.Lock()
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "incident-commander-local"
         protocol_version = "HTTP/1.1"
@@ -122,9 +127,11 @@ def make_handler(stack: LocalStack, bucket: TokenBucket):
                 self._error(429, f"too many requests: throttled at {bucket.rate:g} requests/s (burst {bucket.burst})",
                             {"Retry-After": "1"})
                 return
-            event = proxy_event(method, parts.path, raw, SHARED(), dict(parse_qsl(parts.query)) or None,
+            # API Gateway hands the function the decoded path
+            event = proxy_event(method, unquote(parts.path), raw, SHARED(), dict(parse_qsl(parts.query)) or None,
                                 {k.lower(): v for k, v in self.headers.items()})
-            result, error = stack.invoke(n.F_API, event)
+            with container:
+                result, error = stack.invoke(n.F_API, event)
             if error is not None:  # what API Gateway answers when the integration fails
                 self._error(502, f"api function failed: {error}")
                 return

@@ -7,6 +7,7 @@ is adjusted to say so; it is built once per container.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -36,15 +37,31 @@ def document(app: APIGatewayRestResolver) -> dict[str, Any]:
         security=[{"cognito": []}, {"sigv4": []}]))
     for path in spec.get("paths", {}).values():
         for op in path.values():
-            responses = op.get("responses", {})
+            responses = op.setdefault("responses", {})
             responses.pop("422", None)
             if "200" in responses and any(c in responses for c in ("201", "202")):
                 responses.pop("200")  # Powertools' default success entry, when the route declares its own
+            if not any(c.startswith("2") for c in responses):  # a route that names no success answers 200
+                responses["200"] = {"description": "Successful response", "content": {"application/json": {}}}
+            for status, (description, applies) in ANY_OPERATION.items():
+                if applies(op):
+                    responses.setdefault(status, {"description": description, "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
     schemas = spec.get("components", {}).get("schemas", {})
     if "HTTPValidationError" not in json.dumps(spec["paths"]):
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
     return spec
+
+
+# answers any operation may give, whatever its route declares: validation, authentication, throttling
+ANY_OPERATION: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
+    "400": ("Bad input: the message names the field", lambda op: bool(op.get("parameters") or op.get("requestBody"))),
+    "401": ("Not authenticated", lambda op: True),
+    "403": ("Authenticated but not allowed", lambda op: True),
+    "413": ("Body too large", lambda op: "requestBody" in op),
+    "429": ("Too many requests (API Gateway throttling)", lambda op: True),
+}
 
 
 def register(ctx: ApiContext) -> None:
