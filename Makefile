@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test test-unit test-integration test-e2e test-infra serve synth lint bench clean
+.PHONY: demo test test-unit test-integration test-e2e test-infra serve synth lint bench cost clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-model.txt pyproject.toml package.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,8 +41,11 @@ test-e2e: $(STAMP)
 test-infra: $(STAMP)
 	$(BIN)/python -m pytest -q tests/infrastructure
 
+# offline synth of one stage (no bundling, no AWS account): cdk.out/ holds the templates and the nag report
+STAGE ?= dev
 synth: $(STAMP)
-	$(BIN)/python cdk/app.py
+	CDK_DEFAULT_REGION=$${CDK_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}} \
+	CDK_OUTDIR=cdk.out CDK_CONTEXT_JSON='{"stage": "$(STAGE)", "aws:cdk:bundling-stacks": []}' $(BIN)/python cdk/app.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -57,6 +60,10 @@ bench-memory: $(STAMP)
 bench-diagnosis: $(STAMP)
 	$(BIN)/python -m benchmarks.diagnosis_calibration
 
+# cost per million alerts and per incident from measured unit counts (the demo scenarios; STORM=2000 for a storm)
+cost: $(STAMP)
+	$(BIN)/python -m benchmarks.cost $(if $(STORM),--storm $(STORM))
+
 # the API: status-read latency under 50 concurrent clients (prints figures); schemathesis with many examples
 .PHONY: bench-api fuzz-api
 bench-api: $(STAMP)
@@ -64,6 +71,11 @@ bench-api: $(STAMP)
 
 fuzz-api: $(STAMP)
 	IC_SCHEMATHESIS_EXAMPLES=200 $(BIN)/python -m pytest -q tests/integration/test_api_schemathesis.py
+
+# the event store on the local stack: appends/s, p50/p99 latency, 8 writers x 500 events on one incident
+.PHONY: bench-event-store
+bench-event-store: $(STAMP)
+	$(BIN)/python -m benchmarks.event_store
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache

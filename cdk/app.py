@@ -10,12 +10,14 @@ import os
 import sys
 from pathlib import Path
 
-import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
-from incident_commander import names as n
-
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # `cdk` is a package of the repository root
+# `python cdk/app.py` (how cdk.json runs the app) puts cdk/ first on the path, where cdk/constructs/
+# would shadow the `constructs` library; the app is imported as the package `cdk` of the repository root
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "cdk"]
+
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+from incident_commander import names as n  # noqa: E402
 
 from cdk.config import StageConfig, StageConfigError  # noqa: E402
 from cdk.constructs.keys import ReplicaKeysStack  # noqa: E402

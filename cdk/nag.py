@@ -17,6 +17,8 @@ XRAY = ("X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level pe
         "(AWS service authorization reference), so tracing needs Resource '*'")
 KMS_FAMILY = ("CDK's grant_* emits the KMS action families (GenerateDataKey*, ReEncrypt*) needed for envelope "
               "encryption; the statement's resource is this stack's own customer-managed key only")
+S3_FAMILY = ("CDK's bucket grant_read/grant_read_write emits these S3 action families on '<bucket>/*' so the "
+             "function can read, write and clean up the objects of that one bucket, nothing else")
 INDEX = ("grant_*_data adds '<table>/index/*' so queries can use the table's own secondary indexes; "
          "the wildcard spans indexes of that one table only")
 

@@ -12,7 +12,9 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from incident_commander import names as n
 from incident_commander import wiring as w
@@ -30,7 +32,7 @@ class AgentFunction(Construct):
                  architecture: lambda_.Architecture, resources: Resources, logs_key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         self.spec = spec
-        name = spec.physical_name(config.stage)
+        self.name = name = spec.physical_name(config.stage)
         self.log_group = logs.LogGroup(self, "Logs", log_group_name=f"/aws/lambda/{name}",
                                        retention=config.log_retention,
                                        encryption_key=logs_key, removal_policy=config.removal)
@@ -79,6 +81,19 @@ class AgentFunction(Construct):
         self.role.add_to_principal_policy(iam.PolicyStatement(
             actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"], resources=resources))
 
+    def subscribe(self, bus: events.IEventBus, dead_letters: sqs.IQueue) -> events.Rule:
+        """Invoke the function on its `bus_events` (incident events of this app on the bus).
+
+        EventBridge retries delivery for a day and Lambda retries a failed invocation twice; what still
+        fails lands in `dead_letters` (alarmed) instead of being dropped."""
+        rule = events.Rule(self, "BusRule", event_bus=bus, rule_name=f"{self.name}-events",
+                           description=f"{', '.join(self.spec.bus_events)} -> {self.spec.key}",
+                           event_pattern=events.EventPattern(source=[n.APP], detail_type=list(self.spec.bus_events)))
+        rule.add_target(targets.LambdaFunction(self.function, dead_letter_queue=dead_letters,
+                                               max_event_age=cdk.Duration.hours(24), retry_attempts=185))
+        self.function.configure_async_invoke(retry_attempts=2, on_failure=destinations.SqsDestination(dead_letters))
+        return rule
+
     def grant_from_environment(self, resources: Resources) -> None:
         """Grant exactly what the environment references (`Ref.access`, else the kind's default)."""
         for value in self.spec.env.values():
@@ -90,6 +105,10 @@ class AgentFunction(Construct):
         if ref.kind == "table" and any(s.indexes for s in w.TABLES.values() if s.key == ref.key):
             nag.acknowledge(self.role, nag.wildcard(self, f"{resources.tables[ref.key].table_arn}/index/*"),
                             nag.INDEX)
-        if ref.kind in ("table", "stream", "queue", "secret", "bus", "collection"):
+        if ref.kind == "bucket":  # grant_read/grant_read_write: S3 action families on the bucket's objects
+            for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*"):
+                nag.acknowledge(self.role, f"AwsSolutions-IAM5[Action::{action}]", nag.S3_FAMILY)
+            nag.acknowledge(self.role, nag.wildcard(self, f"{resources.buckets[ref.key].bucket_arn}/*"), nag.S3_FAMILY)
+        if ref.kind in ("table", "stream", "queue", "secret", "bus", "collection", "bucket"):
             for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
                 nag.acknowledge(self.role, f"AwsSolutions-IAM5[Action::{action}]", nag.KMS_FAMILY)

@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 from incident_commander import names as n
@@ -21,6 +22,8 @@ from incident_commander import wiring as w
 
 from .. import nag
 from ..config import StageConfig
+from .ingestion import ON_FAILURE_REASON
+from .observability import Observability
 
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 
@@ -68,8 +71,15 @@ class IncidentEvents(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, data_key: kms.IKey,
-                 logs_key: kms.IKey) -> None:
+                 logs_key: kms.IKey, observability: Observability) -> None:
         super().__init__(scope, construct_id)
+        # what EventBridge could not deliver, or subscribed functions failed on after their retries
+        self.dead_letters = sqs.Queue(self, "DeadLetters", queue_name=config.name("bus-dlq"),
+                                      encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+                                      retention_period=cdk.Duration.days(14), removal_policy=config.removal)
+        nag.acknowledge(self.dead_letters, "AwsSolutions-SQS3", ON_FAILURE_REASON)
+        observability.alarm_on_queue_depth(self.dead_letters, "bus-dlq",
+                                           "incident events a subscribed function never processed", scope=self)
         self.bus = events.EventBus(self, "Bus", event_bus_name=config.name(n.BUS_INCIDENTS),
                                    kms_key=data_key, description="Incident lifecycle events of the commander")
         self.bus.archive("Archive", archive_name=config.name(n.BUS_INCIDENTS), description="replayable history",

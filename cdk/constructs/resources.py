@@ -14,13 +14,14 @@ from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as sm
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from incident_commander import wiring as w
 
 DEFAULT_ACCESS = {"table": "read_write", "stream": "write", "state_machine": "start", "queue": "send",
-                  "secret": "read", "bus": "put", "collection": "read_write"}
+                  "secret": "read", "bus": "put", "collection": "read_write", "bucket": "read_write"}
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Resources:
     tables: dict[str, ddb.TableV2] = field(default_factory=dict)
     streams: dict[str, kinesis.Stream] = field(default_factory=dict)
     queues: dict[str, sqs.Queue] = field(default_factory=dict)
+    buckets: dict[str, s3.Bucket] = field(default_factory=dict)
     secrets: dict[str, sm.Secret] = field(default_factory=dict)
     buses: dict[str, events.EventBus] = field(default_factory=dict)
     collections: dict[str, Any] = field(default_factory=dict)  # search.VectorCollection
@@ -46,6 +48,8 @@ class Resources:
             if k == "queue":
                 q = self.queues[key]
                 return {"arn": q.queue_arn, "url": q.queue_url}.get(attr, q.queue_name)
+            if k == "bucket":
+                return self.buckets[key].bucket_arn if attr == "arn" else self.buckets[key].bucket_name
             if k == "secret":
                 return self.secrets[key].secret_arn if attr == "arn" else self.secrets[key].secret_name
             if k == "bus":
@@ -75,6 +79,9 @@ class Resources:
             ("queue", "send"): lambda: self.queues[key].grant_send_messages(g),
             ("queue", "consume"): lambda: self.queues[key].grant_consume_messages(g),
             ("secret", "read"): lambda: self.secrets[key].grant_read(g),
+            ("bucket", "read"): lambda: self.buckets[key].grant_read(g),
+            ("bucket", "write"): lambda: self.buckets[key].grant_put(g),
+            ("bucket", "read_write"): lambda: self.buckets[key].grant_read_write(g),
             ("bus", "put"): lambda: self.buses[key].grant_put_events_to(g),
             ("collection", "read_write"): lambda: self.collections[key].grant_read_write(g),
             ("state_machine", "start"): lambda: self.state_machines[key].grant_start_execution(g),

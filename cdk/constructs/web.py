@@ -23,18 +23,10 @@ DASHBOARD_DIR = Path("layers/common/python/incident_commander/local/dashboard")
 
 
 class DashboardSite(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, access_logs: s3.IBucket) -> None:
         super().__init__(scope, construct_id)
         self.config = config
-        self.logs = s3.Bucket(
-            self, "AccessLogs", encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,  # CloudFront standard logs write with ACLs
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(config.log_retention_days))],
-            removal_policy=config.removal)
-        nag.acknowledge(self.logs, "AwsSolutions-S1",
-                        "this is the access-log bucket of the site bucket and the distribution; logging it "
-                        "into itself would loop")
+        self.logs = access_logs
         self.bucket = s3.Bucket(
             self, "Site", encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True, versioned=True,
@@ -47,13 +39,13 @@ class DashboardSite(Construct):
                 viewer_protocol_policy=cf.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 cache_policy=cf.CachePolicy.CACHING_OPTIMIZED,
                 response_headers_policy=cf.ResponseHeadersPolicy.SECURITY_HEADERS),
-            default_root_object="index.html", minimum_protocol_version=cf.SecurityPolicyProtocol.TLS_V1_2_2021,
+            default_root_object="index.html",
             http_version=cf.HttpVersion.HTTP2_AND_3, price_class=cf.PriceClass.PRICE_CLASS_100,
             enable_logging=True, log_bucket=self.logs, log_file_prefix="cloudfront/")
         nag.acknowledge(self.distribution, "AwsSolutions-CFR4",
                         "the distribution uses CloudFront's default *.cloudfront.net certificate, for which "
-                        "CloudFront cannot enforce a minimum TLS version; add a custom domain and ACM certificate "
-                        "to enforce TLSv1.2_2021 (set by this construct)")
+                        "CloudFront cannot enforce a minimum TLS version (its policy is fixed); put the dashboard on "
+                        "a custom domain with an ACM certificate to require TLSv1.2_2021")
         nag.acknowledge(self.distribution, "AwsSolutions-CFR1",
                         "responders may be anywhere; the site serves only static files and every API call is "
                         "authenticated")

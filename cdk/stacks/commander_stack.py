@@ -24,6 +24,7 @@ from ..constructs.orchestration import IncidentEvents, IncidentWorkflow
 from ..constructs.resources import Resources
 from ..constructs.search import VectorCollection
 from ..constructs.secrets import Secrets
+from ..constructs.storage import AccessLogs, Buckets
 from ..constructs.stream_consumer import StreamConsumer
 from ..constructs.web import DashboardSite
 
@@ -47,8 +48,12 @@ class IncidentCommanderStack(cdk.Stack):
         ingestion = Streams(self, "Ingestion", config=config, streams=w.STREAMS, queues=w.QUEUES, key=keys.data)
         res.streams, res.queues = ingestion.streams, ingestion.queues
         AlarmEventsToStream(self, "AlarmEvents", config=config, stream=res.streams[n.S_ALERTS], observability=obs)
+        access_logs = AccessLogs(self, "AccessLogs", config=config).bucket
+        res.buckets = Buckets(self, "Storage", config=config, specs=w.BUCKETS, key=keys.data,
+                              access_logs=access_logs).buckets
         res.secrets = Secrets(self, "Secrets", config=config, specs=w.SECRETS, key=keys.data).secrets
-        incident_events = IncidentEvents(self, "IncidentEvents", config=config, data_key=keys.data, logs_key=keys.logs)
+        incident_events = IncidentEvents(self, "IncidentEvents", config=config, data_key=keys.data, logs_key=keys.logs,
+                                         observability=obs)
         res.buses[n.BUS_INCIDENTS] = incident_events.bus
         res.collections = {c.key: VectorCollection(self, f"Search-{c.key}", spec=c, config=config, key=keys.data)
                            for c in w.COLLECTIONS.values()}
@@ -69,8 +74,15 @@ class IncidentCommanderStack(cdk.Stack):
         consumers = {}
         for c in w.STREAM_CONSUMERS:
             StreamConsumer(self, f"Consumer-{c.function}-{c.stream}", spec=c, function=functions[c.function],
-                           stream=res.streams[c.stream], on_failure=res.queues[c.on_failure_queue], observability=obs)
+                           source=res.streams[c.stream], on_failure=res.queues[c.on_failure_queue], observability=obs)
             consumers[f"{c.function}<-{c.stream}"] = functions[c.function]
+        for t in w.TABLE_STREAM_CONSUMERS:
+            StreamConsumer(self, f"Consumer-{t.function}-{t.table}", spec=t, function=functions[t.function],
+                           source=res.tables[t.table], on_failure=res.queues[t.on_failure_queue], observability=obs)
+            consumers[f"{t.function}<-{t.table}"] = functions[t.function]
+        for agent in self.agents.values():
+            if agent.spec.bus_events:
+                agent.subscribe(incident_events.bus, incident_events.dead_letters)
 
         # --- orchestration ------------------------------------------------------------------------------
         workflow = IncidentWorkflow(self, "Workflow", spec=w.STATE_MACHINE, config=config, repo=repo,
@@ -83,13 +95,11 @@ class IncidentCommanderStack(cdk.Stack):
             collection.finish()
 
         # --- API and web ----------------------------------------------------------------------------
-        site = DashboardSite(self, "Dashboard", config=config)
+        site = DashboardSite(self, "Dashboard", config=config, access_logs=access_logs)
         users = Users(self, "Users", config=config,
                       callback_urls=[f"{site.url}/", *config.dashboard_callback_urls])
         self.api = Api(self, "Api", config=config, function=functions[n.F_API], user_pool=users.pool,
                        allowed_origins=[site.url, *config.dashboard_callback_urls], logs_key=keys.logs)
-        # the api function authenticates webhooks with the per-source tokens
-        res.secrets[n.SECRET_WEBHOOK_TOKENS].grant_read(self.agents[n.F_API].role)
         site.deploy_files(repo, {"apiUrl": self.api.human.url, "region": self.region,
                                  "userPoolId": users.pool.user_pool_id,
                                  "userPoolClientId": users.client.user_pool_client_id,

@@ -121,15 +121,21 @@ def test_every_stream_consumer_carries_the_wired_settings(stage):
     fns = by_name(stage, "AWS::Lambda::Function", "FunctionName")
     streams = by_name(stage, "AWS::Kinesis::Stream", "Name")
     queues = by_name(stage, "AWS::SQS::Queue", "QueueName")
+    tables = by_name(stage, "AWS::DynamoDB::GlobalTable", "TableName")
     esms = list(stage.resources("AWS::Lambda::EventSourceMapping").values())
-    assert len(esms) == len(w.STREAM_CONSUMERS)
-    for c in w.STREAM_CONSUMERS:
+    assert len(esms) == len(w.STREAM_CONSUMERS) + len(w.TABLE_STREAM_CONSUMERS)
+    for c in (*w.STREAM_CONSUMERS, *w.TABLE_STREAM_CONSUMERS):
+        source = (streams[w.STREAMS[c.stream].physical_name(stage.stage)] if isinstance(c, w.StreamConsumerSpec)
+                  else tables[w.TABLES[c.table].physical_name(stage.stage)])
         (p,) = [e["Properties"] for e in esms if refs(e["Properties"]["FunctionName"]) ==
                 {fns[w.FUNCTIONS[c.function].physical_name(stage.stage)]}
-                and refs(e["Properties"]["EventSourceArn"]) == {streams[w.STREAMS[c.stream].physical_name(stage.stage)]}]
+                and refs(e["Properties"]["EventSourceArn"]) == {source}]
         assert p["BatchSize"] == c.batch_size
         assert p["MaximumBatchingWindowInSeconds"] == c.max_batching_window_s
-        assert p["ParallelizationFactor"] == c.parallelization_factor
+        assert p.get("ParallelizationFactor", 1) == getattr(c, "parallelization_factor", 1)
+        if isinstance(c, w.TableStreamConsumerSpec):  # only the wired event names reach the function
+            (f,) = p["FilterCriteria"]["Filters"]
+            assert json.loads(f["Pattern"]) == {"eventName": list(c.event_names)}
         assert p["BisectBatchOnFunctionError"] is c.bisect_on_error
         assert p["MaximumRecordAgeInSeconds"] == c.max_record_age_s
         assert p["MaximumRetryAttempts"] == c.retry_attempts
@@ -323,10 +329,12 @@ def test_each_function_can_reach_only_what_its_environment_references(stage):
                              logical_of_name.get((v.kind, names.get((v.kind, v.key), "")), f"{v.kind}:{v.key}"))
         expected |= {logical_of_name[("stream", w.STREAMS[c.stream].physical_name(stage.stage))]
                      for c in w.STREAM_CONSUMERS if c.function == spec.key}
+        expected |= {logical_of_name[("table", w.TABLES[c.table].physical_name(stage.stage))]
+                     for c in w.TABLE_STREAM_CONSUMERS if c.function == spec.key}
         expected |= {logical_of_name[("queue", w.QUEUES[c.on_failure_queue].physical_name(stage.stage))]
-                     for c in w.STREAM_CONSUMERS if c.function == spec.key}
-        if spec.key == n.F_API:  # the webhook route's per-source tokens
-            expected.add(logical_of_name[("secret", w.SECRETS[n.SECRET_WEBHOOK_TOKENS].physical_name(stage.stage))])
+                     for c in (*w.STREAM_CONSUMERS, *w.TABLE_STREAM_CONSUMERS) if c.function == spec.key}
+        if spec.bus_events:  # failed deliveries and invocations of bus events
+            expected.add(logical_of_name[("queue", f"ic-{stage.stage}-bus-dlq")])
         assert reached == expected, spec.key
 
 
@@ -427,3 +435,69 @@ def test_resources_are_named_and_tagged_by_stage(stage):
     for r in stage.resources("AWS::Lambda::Function").values():
         assert {"Key": "stage", "Value": stage.stage} in r["Properties"]["Tags"]
         assert {"Key": "app", "Value": n.APP} in r["Properties"]["Tags"]
+
+
+# --- subscriptions, buckets, models -------------------------------------------------------------------
+def test_functions_subscribed_to_bus_events_get_them_with_a_dead_letter_queue(stage):
+    fns = by_name(stage, "AWS::Lambda::Function", "FunctionName")
+    (bus,) = stage.resources("AWS::Events::EventBus")
+    for spec in (s for s in w.FUNCTIONS.values() if s.bus_events):
+        logical = fns[spec.physical_name(stage.stage)]
+        (rule,) = [r["Properties"] for r in stage.resources("AWS::Events::Rule").values()
+                   if any(refs(t["Arn"]) == {logical} for t in r["Properties"].get("Targets", []))]
+        assert rule["EventBusName"] == {"Ref": bus}
+        assert rule["EventPattern"] == {"source": [n.APP], "detail-type": list(spec.bus_events)}
+        assert "DeadLetterConfig" in rule["Targets"][0]
+        (invoke_config,) = [c["Properties"] for c in stage.resources("AWS::Lambda::EventInvokeConfig").values()
+                            if refs(c["Properties"]["FunctionName"]) == {logical}]
+        assert "OnFailure" in invoke_config["DestinationConfig"]
+
+
+def test_the_learning_agent_hears_resolutions():
+    from incident_commander.models.events import EventType
+
+    assert n.BUS_DETAIL_TYPE_RESOLVED == EventType.RESOLVED.value
+    assert n.BUS_DETAIL_TYPE_RESOLVED in w.FUNCTIONS[n.F_LEARNING].bus_events
+
+
+def test_wired_buckets_are_versioned_kms_encrypted_and_logged(stage):
+    keys = set(stage.resources("AWS::KMS::Key"))
+    for spec in w.BUCKETS.values():
+        (b,) = [r["Properties"] for r in stage.resources("AWS::S3::Bucket").values()
+                if {"Key": "ic:bucket", "Value": spec.key} in r["Properties"].get("Tags", [])]
+        (rule,) = b["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+        assert refs(rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]) <= keys
+        assert b["VersioningConfiguration"] == {"Status": "Enabled"} and "LoggingConfiguration" in b
+
+
+def test_the_api_function_reads_the_webhook_tokens_and_nothing_else_does(stage):
+    """The webhook route authenticates inside the api function: it (alone) reads the per-source tokens."""
+    (secret,) = [k for k, r in stage.resources("AWS::SecretsManager::Secret").items()
+                 if r["Properties"]["Name"] == w.SECRETS[n.SECRET_WEBHOOK_TOKENS].physical_name(stage.stage)]
+    fns = by_name(stage, "AWS::Lambda::Function", "FunctionName")
+    readers = set()
+    for spec in w.FUNCTIONS.values():
+        role = stage.template["Resources"][fns[spec.physical_name(stage.stage)]]["Properties"]["Role"]["Fn::GetAtt"][0]
+        if any(secret in refs(s["Resource"]) for s in _role_statements(stage, role)):
+            readers.add(spec.key)
+    assert readers == {n.F_API}
+
+
+def test_bedrock_grants_cover_the_configured_default_models(stage):
+    """A function granted models gets InvokeModel on exactly them; the defaults of the config are among them."""
+    from incident_commander.adapters.bedrock import TITAN_V2
+    from incident_commander.config import LlmConfig
+
+    granted = {m for s in w.FUNCTIONS.values() for m in s.bedrock_models}
+    assert {TITAN_V2, LlmConfig().model_id} <= granted
+    fns = by_name(stage, "AWS::Lambda::Function", "FunctionName")
+    for spec in w.FUNCTIONS.values():
+        role = stage.template["Resources"][fns[spec.physical_name(stage.stage)]]["Properties"]["Role"]["Fn::GetAtt"][0]
+        bedrock = [s for s in _role_statements(stage, role) if "bedrock:InvokeModel" in s["Action"]]
+        if not spec.bedrock_models:
+            assert not bedrock, spec.key
+            continue
+        (st,) = bedrock
+        text = json.dumps(st["Resource"])
+        assert all(f"foundation-model/{m}" in text for m in spec.bedrock_models), spec.key

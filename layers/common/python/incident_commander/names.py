@@ -84,6 +84,7 @@ B_ARCHIVE: Final = "archive"  # S3 bucket: archived events of closed incidents
 Q_PUBLISHER_FAILURES: Final = "publisher-failures"  # events-table stream records the publisher gave up on
 # Incident events on the bus: source = APP, detail-type = the event's type (models.events.EventType)
 BUS_DETAIL_TYPE_ESCALATION: Final = "escalation.sent"  # routed to the on-call topic
+BUS_DETAIL_TYPE_RESOLVED: Final = "incident.resolved"  # invokes the learning agent
 # Cognito groups (JWT claim cognito:groups): viewer reads, responder also decides, admin also configures
 USER_GROUPS: Final = ("viewer", "responder", "admin")
 

@@ -69,6 +69,8 @@ class FunctionSpec:
     schedule: str | None = None
     # AWS only: Bedrock model ids the function may invoke (InvokeModel/Converse); the CDK app grants exactly these
     bedrock_models: tuple[str, ...] = ()
+    # AWS only: detail-types on the incident bus (source = APP) that invoke the function
+    bus_events: tuple[str, ...] = ()
 
     def physical_name(self, stage: str) -> str:
         return f"ic-{stage}-{self.key.replace('_', '-')}"
@@ -207,10 +209,15 @@ _MEMORY_ENV: dict[str, str | Ref] = {}
 
 
 def _diagnoser(key: str, name: str, description: str, env: dict[str, str | Ref] | None = None,
-               memory_mb: int = 512) -> FunctionSpec:
+               memory_mb: int = 512, bedrock_models: tuple[str, ...] = ()) -> FunctionSpec:
     return FunctionSpec(key, f"functions/{key}", env={**_COMMON_ENV, n.ENV_DIAGNOSER: name,
                                                        "POWERTOOLS_SERVICE_NAME": key, **(env or {})},
-                        timeout_s=20, memory_mb=memory_mb, description=description)
+                        timeout_s=20, memory_mb=memory_mb, description=description, bedrock_models=bedrock_models)
+
+
+# Bedrock models the functions may invoke in AWS (the config defaults: IC_MEMORY_* Titan v2, IC_LLM_MODEL_ID)
+_EMBEDDING_MODELS = ("amazon.titan-embed-text-v2:0",)
+_LLM_MODELS = ("anthropic.claude-3-5-haiku-20241022-v1:0",)
 
 
 FUNCTIONS: dict[str, FunctionSpec] = {
@@ -233,11 +240,12 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     n.F_DIAGNOSE_RULES: _diagnoser(n.F_DIAGNOSE_RULES, "rules", "Diagnoser: evidence rules"),
     n.F_DIAGNOSE_TOPOLOGY: _diagnoser(n.F_DIAGNOSE_TOPOLOGY, "topology", "Diagnoser: topology localisation"),
     n.F_DIAGNOSE_MEMORY: _diagnoser(n.F_DIAGNOSE_MEMORY, "memory", "Diagnoser: similar past incidents (RAG memory)",
-                                    env=_MEMORY_ENV, memory_mb=1024),
+                                    env=_MEMORY_ENV, memory_mb=1024, bedrock_models=_EMBEDDING_MODELS),
     n.F_DIAGNOSE_LLM: _diagnoser(n.F_DIAGNOSE_LLM, "llm", "Diagnoser: Bedrock LLM (when IC_LLM_ENABLED)",
-                                 env={"IC_LLM_ENABLED": "false"}),
+                                 env={"IC_LLM_ENABLED": "false"}, bedrock_models=_LLM_MODELS),
     n.F_LEARNING: FunctionSpec(n.F_LEARNING, "functions/learning", memory_mb=1024, timeout_s=60,
                                description="Learns a pattern from every resolved (or corrected) incident",
+                               bus_events=(n.BUS_DETAIL_TYPE_RESOLVED,), bedrock_models=_EMBEDDING_MODELS,
                                env={**_COMMON_ENV, **_MEMORY_ENV, "POWERTOOLS_SERVICE_NAME": n.F_LEARNING}),
     n.F_CONSENSUS: FunctionSpec(n.F_CONSENSUS, "functions/consensus", description="Weighted consensus",
                                 env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_CONSENSUS}),

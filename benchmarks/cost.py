@@ -1,0 +1,346 @@
+"""Cost per million alerts and per incident at the configured defaults, from MEASURED unit counts.
+
+    .venv/bin/python -m benchmarks.cost            (make cost)
+
+Plays the demo scenarios' storms through the embedded local stack (real API handler, Kinesis pump,
+detection, the real ASL with every agent) and counts what AWS bills, per function call:
+
+- API Gateway: one REST request per webhook delivery;
+- Kinesis: records and their size (billed in 1 KB steps, on-demand in and out);
+- Lambda: invocations and duration x the wired memory of each function (local wall time, scaled by
+  the share of a vCPU Lambda gives that memory: 1,769 MB = 1 vCPU, so CPU-bound code runs slower there);
+- DynamoDB: write and read request units from the size of each item written or read (transactions
+  count twice, global-table replicas once more per replica region);
+- Step Functions: state transitions, counted from the real ASL along each execution's history.
+
+Ingestion (api, Kinesis, the detection consumer) is charged to alerts; the workflow and its agents to
+incidents. Prices are us-east-1 list prices (edit PRICES); fixed monthly costs are printed apart.
+The local pump drains after every delivery and the player ticks detection after every delivery, so
+Lambda invocations per alert are an upper bound of what batching does in AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+PRICES = {  # USD, us-east-1 list prices (on-demand)
+    "apigw_rest_per_request": 3.50 / 1e6,
+    "kinesis_ondemand_per_gb_in": 0.08,
+    "kinesis_ondemand_per_gb_out": 0.04,
+    "kinesis_ondemand_stream_hour": 0.04,
+    "kinesis_put_payload_unit": 0.014 / 1e6,  # provisioned mode, 25 KB units
+    "kinesis_shard_hour": 0.015,
+    "lambda_per_request": 0.20 / 1e6,
+    "lambda_arm_per_gb_s": 0.0000133334,
+    "ddb_per_wru": 0.625 / 1e6,
+    "ddb_per_rru": 0.125 / 1e6,
+    "sfn_per_transition": 0.025 / 1e3,
+    "aoss_ocu_hour": 0.24,
+    "alarm_month": 0.10,
+}
+TARGET_PER_MILLION_ALERTS = 0.05
+TARGET_PER_INCIDENT = 0.01
+HOURS_PER_MONTH = 730
+LAMBDA_FULL_VCPU_MB = 1769
+INGESTION = ("api", "detection")  # function keys charged to alerts
+
+
+@dataclass
+class Meter:
+    """What the functions asked of AWS during a run, by function key."""
+
+    calls: list[tuple[str, str, str, dict, int]] = field(default_factory=list)  # fn, service, op, params, bytes out
+    # (fn is "<key>:tick" during a scheduler tick: one a minute in AWS, after every delivery locally)
+    invocations: list[tuple[str, float, bool]] = field(default_factory=list)  # fn, ms, scheduled tick
+    deliveries: int = 0
+    local = threading.local()
+
+    def install(self, stack: Any) -> None:
+        import botocore.client
+        from incident_commander import wiring as w
+
+        by_name = {s.physical_name(stack.stage): s.key for s in w.FUNCTIONS.values()}
+        lambdas = stack.lambdas
+        original_invoke = lambdas.invoke
+        meter = self
+
+        def invoke(fn: Any, event: Any) -> Any:
+            key = by_name.get(fn.function_name, fn.function_name)
+            tick = isinstance(event, dict) and event.get("detail-type") == "Scheduled Event"
+            meter.local.fn = f"{key}:tick" if tick else key
+            t0 = time.perf_counter()
+            try:
+                return original_invoke(fn, event)
+            finally:
+                meter.invocations.append((key, (time.perf_counter() - t0) * 1000, tick))
+                meter.local.fn = None
+
+        lambdas.invoke = invoke
+        original_call = botocore.client.BaseClient._make_api_call
+
+        def call(client: Any, operation: str, params: dict) -> Any:
+            result = original_call(client, operation, params)
+            fn = getattr(meter.local, "fn", None)
+            if fn:
+                size = len(json.dumps(result, default=str)) if operation in ("GetItem", "Query", "BatchGetItem") else 0
+                meter.calls.append((fn, client.meta.service_model.service_name, operation, params, size))
+            return result
+
+        botocore.client.BaseClient._make_api_call = call
+        self._restore = lambda: setattr(botocore.client.BaseClient, "_make_api_call", original_call)
+
+    def uninstall(self) -> None:
+        self._restore()
+
+
+def _alerts_in(data: bytes) -> int:
+    """Alerts in a stream record (detection/records.py: a header indexing the alerts, or plain JSON)."""
+    from incident_commander.detection.records import MAGIC, PREFIX
+
+    if data.startswith(MAGIC):
+        length = int.from_bytes(data[len(MAGIC):PREFIX], "big")
+        return len(json.loads(data[PREFIX:PREFIX + length])["alerts"])
+    try:
+        return len(json.loads(data).get("alerts") or [])
+    except ValueError:
+        return 0
+
+
+def _item_bytes(item: dict) -> int:
+    """DynamoDB item size: attribute names plus values (the wire JSON is a close upper bound)."""
+    return len(json.dumps(item, separators=(",", ":")))
+
+
+def units(meter: Meter) -> dict[str, dict[str, float]]:
+    """Billable units per function key."""
+    u: dict[str, Counter] = defaultdict(Counter)
+    for fn, service, op, p, size in meter.calls:
+        c = u[fn]
+        if service == "kinesis" and op in ("PutRecords", "PutRecord"):
+            records = p.get("Records") or [p]
+            for r in records:
+                data = r["Data"] if isinstance(r["Data"], bytes) else base64.b64decode(r["Data"])
+                c["kinesis_records"] += 1
+                c["kinesis_kb"] += math.ceil(len(data) / 1024)
+                c["kinesis_put_units"] += math.ceil(len(data) / 25600)
+                c["alerts"] += _alerts_in(data)
+        elif service == "dynamodb":
+            if op in ("PutItem", "UpdateItem", "DeleteItem"):
+                c["wru"] += math.ceil(_item_bytes(p.get("Item") or p) / 1024)
+                c["wru_global" if _global(p["TableName"]) else "wru_local"] += math.ceil(_item_bytes(p.get("Item") or p) / 1024)
+            elif op == "TransactWriteItems":
+                for item in p["TransactItems"]:
+                    (kind, body), = item.items()
+                    n = 2 * math.ceil(_item_bytes(body.get("Item") or body) / 1024)
+                    c["wru"] += n
+                    c["wru_global" if _global(body["TableName"]) else "wru_local"] += n
+            elif op == "BatchWriteItem":
+                for table, reqs in p["RequestItems"].items():
+                    for r in reqs:
+                        n = math.ceil(_item_bytes(r.get("PutRequest", {}).get("Item") or r) / 1024)
+                        c["wru"] += n
+                        c["wru_global" if _global(table) else "wru_local"] += n
+            elif op in ("GetItem", "Query", "BatchGetItem"):
+                factor = 1.0 if p.get("ConsistentRead") else 0.5
+                c["rru"] += factor * max(1, math.ceil(size / 4096))
+            elif op == "TransactGetItems":
+                c["rru"] += 2 * len(p["TransactItems"])
+        elif service == "stepfunctions" and op == "StartExecution":
+            c["executions"] += 1
+    for fn, ms, tick in meter.invocations:
+        key = f"{fn}:tick" if tick else fn
+        u[key]["invocations"] += 1
+        u[key]["ms"] += ms
+    return {k: dict(v) for k, v in u.items()}
+
+
+_GLOBAL_TABLES: set[str] = set()
+
+
+def _global(table_name: str) -> bool:
+    return table_name in _GLOBAL_TABLES
+
+
+def transitions(stack: Any) -> dict[str, int]:
+    """State transitions of every execution (by name), from its history: one per state entered."""
+    sfn = stack.client("stepfunctions")
+    execs = sfn.list_executions(stateMachineArn=stack.state_machine_arn, maxResults=1000)["executions"]
+    out = {}
+    for e in execs:
+        kwargs: dict[str, Any] = {"executionArn": e["executionArn"], "maxResults": 1000}
+        out[e["name"]] = 0
+        while True:
+            h = sfn.get_execution_history(**kwargs)
+            out[e["name"]] += sum(1 for ev in h["events"] if ev["type"].endswith("StateEntered"))
+            if not h.get("nextToken"):
+                break
+            kwargs["nextToken"] = h["nextToken"]
+    return out
+
+
+def scenario_plays(names: list[str]) -> list[tuple[str, str, list]]:
+    from incident_commander.scenarios import get_scenario
+
+    return [(name, get_scenario(name).topology_yaml, get_scenario(name).render()) for name in names]
+
+
+def storm_play(alerts: int, per_request: int) -> tuple[str, str, list]:
+    """A storm at scale: `alerts` distinct firing alerts on the database-cascade topology, sent as
+    Alertmanager webhooks of `per_request` alerts, one a second (what a grouped Alertmanager does)."""
+    from incident_commander.scenarios import get_scenario
+    from incident_commander.scenarios.base import EPOCH, Storm
+    from incident_commander.topology import Topology
+
+    scenario = get_scenario("database-cascade")
+    services = sorted(Topology.parse_yaml(scenario.topology_yaml, "storm").services)
+    names = ("HighRequestLatency", "HighRequestErrorRate", "PodCrashLooping", "HighMemoryUsage")
+    storm = Storm(EPOCH)
+    batch: list[dict] = []
+    for i in range(alerts):
+        svc = services[i % len(services)]
+        batch.append({"name": names[(i // len(services)) % len(names)], "service": svc, "severity": "warning",
+                      "labels": {"pod": f"{svc}-{i // (len(services) * len(names))}"}, "age": 30})
+        if len(batch) == per_request or i == alerts - 1:
+            storm.alertmanager(float(i // per_request), batch)
+            batch = []
+    return (f"storm of {alerts} alerts ({per_request} per webhook)", scenario.topology_yaml,
+            sorted(storm.deliveries, key=lambda d: d.at))
+
+
+def play(plays: list[tuple[str, str, list]]) -> tuple[Meter, int, int, int, dict[str, list[int]]]:
+    from incident_commander import names as n
+    from incident_commander import wiring as w
+    from incident_commander.adapters.dynamodb import DynamoEventStore
+    from incident_commander.config import DetectionConfig
+    from incident_commander.local.player import Player
+    from incident_commander.local.stack import LocalStack
+
+    _GLOBAL_TABLES.update(s.physical_name("local") for s in w.TABLES.values() if s.global_table)
+    meter, executions, steps, incidents = Meter(), 0, 0, 0
+    by_outcome: dict[str, list[int]] = defaultdict(list)
+    for name, topology, deliveries in plays:
+        with LocalStack() as stack:
+            stack.put_topology(topology)
+            meter.install(stack)
+            try:
+                player = Player(stack)
+                for d in deliveries:
+                    status, reply = player.deliver(d.source, d.body, d.at)
+                    if status >= 300:
+                        raise RuntimeError(f"{name}: delivery refused: {status} {reply}")
+                    meter.deliveries += 1
+                cfg = DetectionConfig.model_validate({})
+                player.flush(deliveries[-1].at, cfg.settle_max_seconds + cfg.settle_quiet_seconds + 1)
+                player.wait_for_workflows()
+            finally:
+                meter.uninstall()
+            per_execution = transitions(stack)
+            executions, steps = executions + len(per_execution), steps + sum(per_execution.values())
+            store = DynamoEventStore(w.TABLES[n.T_EVENTS].physical_name(stack.stage),
+                                     w.TABLES[n.T_INCIDENTS].physical_name(stack.stage))
+            states = store.list_states(limit=1000).items
+            incidents += len(states)
+            from incident_commander.adapters.stepfunctions import StepFunctionsWorkflow
+
+            for st in states:
+                count = per_execution.get(StepFunctionsWorkflow.execution_name(st.incident_id))
+                if count is not None:
+                    by_outcome[st.decision_kind or "escalate (unanswered)"].append(count)
+            import requests
+
+            # moto's state lives in this process: the next play starts from empty tables
+            requests.post(f"{stack.endpoint}/moto-api/reset", timeout=30).raise_for_status()
+    return meter, executions, steps, incidents, by_outcome
+
+
+def price(u: dict[str, dict[str, float]], keys: list[str], replicas: int) -> dict[str, float]:
+    from incident_commander import wiring as w
+
+    out: Counter = Counter()
+    for k in keys:
+        c = u.get(k, {})
+        spec = w.FUNCTIONS.get(k.split(":")[0])
+        mb = spec.memory_mb if spec else 512
+        cpu_share = min(1.0, mb / LAMBDA_FULL_VCPU_MB)
+        out["lambda"] += c.get("invocations", 0) * PRICES["lambda_per_request"]
+        out["lambda"] += (c.get("ms", 0) / cpu_share) / 1000 * (mb / 1024) * PRICES["lambda_arm_per_gb_s"]
+        out["dynamodb"] += (c.get("wru", 0) + replicas * c.get("wru_global", 0)) * PRICES["ddb_per_wru"]
+        out["dynamodb"] += c.get("rru", 0) * PRICES["ddb_per_rru"]
+        out["kinesis"] += c.get("kinesis_kb", 0) / 1024 ** 2 * (PRICES["kinesis_ondemand_per_gb_in"]
+                                                                + PRICES["kinesis_ondemand_per_gb_out"])
+    return dict(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from incident_commander import wiring as w
+    from incident_commander.scenarios import SCENARIOS
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scenarios", nargs="*", default=sorted(SCENARIOS), help="demo scenarios to play")
+    ap.add_argument("--storm", type=int, default=0, metavar="ALERTS",
+                    help="instead, a storm of this many distinct alerts (Alertmanager webhooks, one a second)")
+    ap.add_argument("--per-request", type=int, default=100, help="alerts per webhook in --storm")
+    ap.add_argument("--replicas", type=int, default=1, help="global-table replica regions (prod: 1)")
+    args = ap.parse_args(argv)
+
+    t0 = time.monotonic()
+    plays = [storm_play(args.storm, args.per_request)] if args.storm else scenario_plays(args.scenarios)
+    meter, executions, steps, incidents, by_outcome = play(plays)
+    u = units(meter)
+    alerts = sum(c.get("alerts", 0) for c in u.values())
+    ingest_keys = [k for k in u if k in INGESTION]
+    tick_keys = [k for k in u if k.endswith(":tick")]
+    workflow_keys = [k for k in u if k not in INGESTION and k not in tick_keys]
+    per_alert = price(u, ingest_keys, args.replicas)
+    per_alert["api_gateway"] = meter.deliveries * PRICES["apigw_rest_per_request"]
+    per_incident = price(u, workflow_keys, args.replicas)
+    per_incident["step_functions"] = steps * PRICES["sfn_per_transition"]
+
+    print(f"played {', '.join(p[0] for p in plays)} in {time.monotonic() - t0:.0f} s: {meter.deliveries} webhook "
+          f"deliveries, {alerts} alerts ({alerts / max(1, meter.deliveries):.1f} per delivery), {incidents} "
+          f"incidents, {executions} workflows, {steps} state transitions ({steps / max(1, executions):.1f} each)")
+    print("state transitions per workflow by outcome (the real ASL, from the execution histories): " + ", ".join(
+        f"{k} {min(v)}-{max(v)}" if min(v) != max(v) else f"{k} {v[0]}" for k, v in sorted(by_outcome.items())))
+    print("\nunits by function (':tick' = scheduler ticks; locally one after every delivery, in AWS one a minute):")
+    for k in sorted(u):
+        c = u[k]
+        print(f"  {k:18} inv {c.get('invocations', 0):5.0f}  mean {c.get('ms', 0) / max(1, c.get('invocations', 1)):6.1f} ms"
+              f"  WRU {c.get('wru', 0):6.0f}  RRU {c.get('rru', 0):6.1f}  Kinesis KB {c.get('kinesis_kb', 0):5.0f}"
+              f"  starts {c.get('executions', 0):3.0f}")
+    scale = 1e6 / max(1, alerts)
+    total_alerts = sum(per_alert.values()) * scale
+    total_incident = sum(per_incident.values()) / max(1, incidents)
+    print(f"\nper million alerts (replicas={args.replicas}):")
+    for k, v in sorted(per_alert.items(), key=lambda kv: -kv[1]):
+        print(f"  {k:15} ${v * scale:9.4f}")
+    print(f"  {'total':15} ${total_alerts:9.4f}   target ${TARGET_PER_MILLION_ALERTS}: "
+          f"{'met' if total_alerts <= TARGET_PER_MILLION_ALERTS else 'NOT met'}")
+    print("per incident:")
+    for k, v in sorted(per_incident.items(), key=lambda kv: -kv[1]):
+        print(f"  {k:15} ${v / max(1, incidents):9.6f}")
+    print(f"  {'total':15} ${total_incident:9.6f}   target ${TARGET_PER_INCIDENT}: "
+          f"{'met' if total_incident <= TARGET_PER_INCIDENT else 'NOT met'}")
+    ticks = sum(u[k].get("invocations", 0) for k in tick_keys)
+    per_tick = sum(price(u, tick_keys, args.replicas).values()) / max(1, ticks)
+    # errors + throttles per function, iterator age + failures per consumer, 2 workflow, 2 DLQs, 1 circuit
+    alarms = 2 * len(w.FUNCTIONS) + 2 * (len(w.STREAM_CONSUMERS) + len(w.TABLE_STREAM_CONSUMERS)) + 5
+    fixed = {"Kinesis on-demand stream-hours": PRICES["kinesis_ondemand_stream_hour"] * HOURS_PER_MONTH * len(w.STREAMS),
+             "OpenSearch Serverless (1 OCU dev, 2 OCU with standby)": PRICES["aoss_ocu_hour"] * HOURS_PER_MONTH,
+             f"scheduler ticks (43,800 a month at ${per_tick:.7f} measured each)": 43800 * per_tick,
+             f"CloudWatch alarms ({alarms})": alarms * PRICES["alarm_month"]}
+    print("fixed per month (not in the figures above):")
+    for k, v in fixed.items():
+        print(f"  {k:62} ${v:8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
