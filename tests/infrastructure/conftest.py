@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,31 +35,59 @@ class Synth:
         return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
 
 
-def synth(stage: str, outdir: Path, extra_context: dict[str, Any] | None = None) -> Synth:
-    sys.path.insert(0, str(ROOT))
-    from cdk.app import build_app
+SYNTH = """
+import json, sys
+sys.path.insert(0, {root!r})
+from cdk.app import build_app
+build_app(json.loads(sys.argv[1]), outdir=sys.argv[2]).synth()
+"""
 
-    saved = {k: os.environ.get(k) for k in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION")}
-    os.environ.update(CDK_DEFAULT_ACCOUNT=ACCOUNT, CDK_DEFAULT_REGION=REGION)
-    try:
-        app = build_app({"stage": stage, "aws:cdk:bundling-stacks": [], **(extra_context or {})}, outdir=str(outdir))
-        assembly = app.synth()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+
+def start_synth(stage: str, outdir: Path, extra_context: dict[str, Any] | None = None) -> subprocess.Popen:
+    """`cdk synth` of one stage in its own process, as the CLI would run the app (account and region set)."""
+    context = {"stage": stage, "aws:cdk:bundling-stacks": [], **(extra_context or {})}
+    env = {**os.environ, "CDK_DEFAULT_ACCOUNT": ACCOUNT, "CDK_DEFAULT_REGION": REGION,
+           "CDK_DISABLE_CLI_TELEMETRY": "true"}
+    return subprocess.Popen([sys.executable, "-c", SYNTH.format(root=str(ROOT)), json.dumps(context), str(outdir)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_synth(stage: str, outdir: Path, proc: subprocess.Popen) -> Synth:
+    out, err = proc.communicate(timeout=600)
+    if proc.returncode != 0:
+        raise AssertionError(f"synth of {stage} failed:\n{(out + err)[-6000:]}")
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    templates = {name: outdir / a["properties"]["templateFile"] for name, a in manifest["artifacts"].items()
+                 if a["type"] == "aws:cloudformation:stack"}
     name = f"IncidentCommander-{stage}"
-    templates = {s.stack_name: Path(s.template_full_path) for s in assembly.stacks}
-    return Synth(stage=stage, outdir=outdir, template=assembly.get_stack_by_name(name).template,
+    return Synth(stage=stage, outdir=outdir, template=json.loads(templates[name].read_text()),
                  template_path=templates[name], templates=templates,
                  report=json.loads((outdir / "validation-report.json").read_text()))
 
 
+_LINT: dict[str, subprocess.Popen] = {}
+
+
 @pytest.fixture(scope="session")
 def synths(tmp_path_factory) -> dict[str, Synth]:
-    return {stage: synth(stage, tmp_path_factory.mktemp(f"cdk-{stage}")) for stage in STAGES}
+    """Every stage, synthesised in parallel processes; cfn-lint then starts on them in the background."""
+    dirs = {stage: tmp_path_factory.mktemp(f"cdk-{stage}") for stage in STAGES}
+    procs = {stage: start_synth(stage, d) for stage, d in dirs.items()}
+    done = {stage: finish_synth(stage, dirs[stage], procs[stage]) for stage in STAGES}
+    paths = [str(p) for s in done.values() for p in s.templates.values()]
+    _LINT["proc"] = subprocess.Popen([str(Path(sys.executable).with_name("cfn-lint")), "--format", "json",
+                                      "--non-zero-exit-code", "none", *paths],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    yield done
+    if _LINT["proc"].poll() is None:
+        _LINT["proc"].kill()
+        _LINT["proc"].wait()
+
+
+@pytest.fixture(scope="session")
+def cfn_lint(synths) -> subprocess.Popen:
+    """cfn-lint over every template (main and replica-key stacks of every stage)."""
+    return _LINT["proc"]
 
 
 @pytest.fixture(scope="session")

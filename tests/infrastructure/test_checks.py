@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,6 @@ from incident_commander import wiring as w
 from .conftest import ROOT
 
 ASL_VALIDATOR = ROOT / "node_modules" / ".bin" / "asl-validator"
-# cfn-lint warnings the CDK itself produces, each harmless:
-CFN_LINT_ACCEPTED = {
-    "W3005": "CDK adds DependsOn on a role that the resource also references with GetAtt (redundant, not wrong)",
-    "W3045": "CloudFront standard logging needs an ACL-enabled log bucket; CDK sets AccessControl LogDeliveryWrite",
-}
 
 
 # --- cdk-nag ------------------------------------------------------------------------------------------
@@ -56,17 +50,6 @@ def test_nag_fails_the_synth_on_an_unacknowledged_finding(tmp_path):
     report = json.loads((tmp_path / "validation-report.json").read_text())
     rules = {v["ruleName"] for p in report["pluginReports"] for v in p["violations"]}
     assert {"AwsSolutions-SQS2", "AwsSolutions-SQS3", "AwsSolutions-SQS4"} <= rules
-
-
-# --- cfn-lint -----------------------------------------------------------------------------------------
-def test_cfn_lint_finds_no_errors_in_any_template(synths):
-    paths = [str(p) for s in synths.values() for p in s.templates.values()]
-    out = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), "--format", "json", "--non-zero-exit-code", "none", *paths],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    findings = json.loads(out.stdout or "[]")
-    unexpected = [(f["Rule"]["Id"], f["Message"]) for f in findings if f["Rule"]["Id"] not in CFN_LINT_ACCEPTED]
-    assert unexpected == []
 
 
 # --- the state machine --------------------------------------------------------------------------------
