@@ -53,6 +53,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all
 
+# detection: the 200k-alert storm through the Kinesis handler beside Alertmanager on the same storm, cold start
+.PHONY: bench-detection
+bench-detection: $(STAMP)
+	command -v prometheus-alertmanager >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus-alertmanager) \
+		|| echo "prometheus-alertmanager not installed: the Alertmanager side is skipped"
+	$(BIN)/python -m benchmarks.detection
+
 # diagnosis and memory benchmarks (print figures): retrieval latency at 10k/100k patterns, calibration
 bench-memory: $(STAMP)
 	$(BIN)/python -m benchmarks.memory_bench

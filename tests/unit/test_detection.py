@@ -7,11 +7,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from incident_commander.api.ingest import to_records
 from incident_commander.config import Settings
 from incident_commander.detection.engine import DetectionEngine, correlation_scope
 from incident_commander.detection.kinesis_batch import handle_batch
 from incident_commander.detection.ports import InMemoryDetectionStore, RecordingWorkflow
+from incident_commander.detection.records import encode as to_records
 from incident_commander.ingest import parse
 from incident_commander.store.memory import InMemoryEventStore
 from incident_commander.topology import Topology
@@ -157,11 +157,32 @@ def test_regrouping_moves_a_symptom_to_the_incident_of_the_service_that_fails_by
 
 # --- dedup, status changes, flapping -------------------------------------------------------------
 def test_dedup_counts_repeats_without_new_alerts():
-    eng, events, _ = engine()
+    eng, events, _ = engine({"count_flush_seconds": 0})  # counts written with every batch
     for i in range(3):
         eng.process(alerts(("HighRequestErrorRate", "api"), at=T0 + timedelta(seconds=10 * i)), f"b{i}")
     (state,) = events.states.values()
     assert state.distinct_alerts == 1 and state.alert_deliveries == 3
+
+
+def test_the_same_alert_twice_in_one_batch_is_one_alert_delivered_twice():
+    eng, events, _ = engine({"count_flush_seconds": 0})
+    body = am_body(am_alert("HighRequestErrorRate", "api", T0), am_alert("HighRequestErrorRate", "api", T0))
+    eng.process(parse("alertmanager", body, T0), "b1")
+    (state,) = events.states.values()
+    assert state.distinct_alerts == 1 and state.alert_deliveries == 2
+    (scope,) = eng.store.scopes
+    assert eng.store.scope(scope).incidents[0].distinct == 1
+
+
+def test_repeats_alone_are_counted_lazily_but_exactly_before_diagnosis():
+    eng, events, wf = engine()  # count_flush_seconds 60
+    for i in range(5):
+        eng.process(alerts(("HighRequestErrorRate", "api"), at=T0 + timedelta(seconds=10 * i)), f"b{i}")
+    (state,) = events.states.values()
+    assert state.alert_deliveries == 1 and len(events.read_items(state.incident_id)) == 2  # opened + first alert
+    eng.tick(T0 + timedelta(minutes=10))
+    (state,) = events.states.values()
+    assert list(wf.started) == [state.incident_id] and state.alert_deliveries == 5
 
 
 def test_resolved_and_acknowledged_update_the_alert():
@@ -280,11 +301,11 @@ def test_a_storm_keeps_exact_counts_and_a_bounded_sample():
             batch.append(am_alert("DBDown", "db", T0))
         eng.process(parse("alertmanager", am_body(*batch), T0 + timedelta(seconds=b)), f"b{b}")
         eng.process(parse("alertmanager", am_body(*batch), T0 + timedelta(seconds=b)), f"r{b}")  # every alert twice
+    eng.tick(T0 + timedelta(hours=1))
+    assert len(wf.started) == 1
     (state,) = events.states.values()
     assert state.distinct_alerts == 301 and state.alert_deliveries == 602
     assert len(state.alerts) == 21 and "db" in state.services  # the new service is sampled past the cap
-    eng.tick(T0 + timedelta(hours=1))
-    assert len(wf.started) == 1
 
 
 def test_past_the_open_incident_cap_the_oldest_is_diagnosed_not_dropped():

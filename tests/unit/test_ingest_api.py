@@ -19,6 +19,7 @@ from incident_commander.api.app import build_app
 from incident_commander.api.auth import WebhookAuthenticator
 from incident_commander.api.roles import AuthConfig
 from incident_commander.config import Settings
+from incident_commander.detection import records
 from incident_commander.ingest import MAX_ALERTS_PER_DELIVERY
 from incident_commander.runtime import Deps
 from incident_commander.store.memory import InMemoryEventStore
@@ -253,6 +254,7 @@ def test_against_moto_secrets_manager_and_kinesis_end_to_end(monkeypatch):
         it = kinesis.get_shard_iterator(StreamName="ic-test-alerts", ShardId=shard,
                                         ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         (record,) = kinesis.get_records(ShardIterator=it)["Records"]
-        doc = json.loads(record["Data"])
-        assert doc["kind"] == "alerts" and record["PartitionKey"] == doc["scope"] == "cluster:prod-eu-1"
-        assert [a["key"] for a in doc["alerts"]] == ["5f1c2a9b7d3e4f60", "a0b1c2d3e4f50617"]
+        packed = records.decode(base64.b64encode(record["Data"]).decode())
+        assert record["PartitionKey"] == packed.header["scope"] == "cluster:prod-eu-1"
+        assert [e[0] for e in packed.header["alerts"]] == ["5f1c2a9b7d3e4f60", "a0b1c2d3e4f50617"]
+        assert packed.alert(*packed.header["alerts"][1][3:])["service_hints"] == ["checkout"]

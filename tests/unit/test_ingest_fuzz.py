@@ -129,3 +129,32 @@ def test_no_stream_record_makes_the_detection_handler_raise(raw, docs):
     response, result = handle_batch(event, eng)
     assert set(response) == {"batchItemFailures"}
     assert len(response["batchItemFailures"]) == len(result.poison) <= len(event["Records"])
+
+
+index_entries = st.lists(st.one_of(json_values, st.tuples(
+    st.text(max_size=8) | json_values, st.sampled_from(["firing", "resolved", "acknowledged", "x"]) | json_values,
+    st.none() | st.sampled_from(["2026-01-01T00:00:00Z", "soon"]) | json_values,
+    st.integers(-5, 400) | json_values, st.integers(-5, 400) | json_values).map(list)), max_size=4)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(header=st.fixed_dictionaries({"scope": st.sampled_from(["cluster:a", ""]) | json_values,
+                                     "source": st.sampled_from(["alertmanager", ""]) | json_values,
+                                     "received_at": st.sampled_from(["2026-01-01T00:00:00Z", "never"]) | json_values,
+                                     "alerts": index_entries | json_values}),
+       payload=st.binary(max_size=300), good=st.booleans())
+def test_no_packed_record_makes_the_detection_handler_raise(header, payload, good):
+    """Packed records (records.py) with a damaged index or payload: poison or noise, never a crash."""
+    from incident_commander.detection import records
+
+    if good:
+        real = records.encode(parse("alertmanager", load_event("alertmanager_firing.json"), NOW), lambda a: a.scope)
+        data = real[0][0][:len(real[0][0]) - len(payload)] + payload  # a real record with its tail damaged
+    else:
+        head = json.dumps(header, default=str).encode()
+        data = records.MAGIC + len(head).to_bytes(3, "big") + head + payload
+    event = {"Records": [{"kinesis": {"sequenceNumber": "7", "partitionKey": "p",
+                                      "data": base64.b64encode(data).decode()}, "eventID": "shardId-0:7"}]}
+    eng, _, _ = engine()
+    response, result = handle_batch(event, eng)
+    assert len(response["batchItemFailures"]) == len(result.poison) <= 1

@@ -14,6 +14,7 @@ from botocore.config import Config
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None], Any] = {}
+_session: Any = None  # one session for every client: each new session loads botocore's data again
 
 RETRY_CONFIG = Config(
     retries={"mode": os.environ.get("IC_RETRY_MODE", "standard"), "max_attempts": 5},
@@ -29,14 +30,19 @@ def client(service: str, region: str | None = None) -> Any:
         with _lock:
             c = _clients.get(key)
             if c is None:
-                import boto3
+                global _session
+                if _session is None:
+                    import boto3
 
-                c = boto3.session.Session().client(service, region_name=region, config=RETRY_CONFIG)
+                    _session = boto3.session.Session()
+                c = _session.client(service, region_name=region, config=RETRY_CONFIG)
                 _clients[key] = c
     return c
 
 
 def reset_clients() -> None:
     """Forget cached clients (the local stack calls this when it moves its endpoint)."""
+    global _session
     with _lock:
         _clients.clear()
+        _session = None

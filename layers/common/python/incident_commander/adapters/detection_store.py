@@ -52,7 +52,7 @@ class DynamoDetectionStore(DetectionStore):
             while request:
                 r = self.ddb.batch_get_item(RequestItems=request)
                 for item in r.get("Responses", {}).get(self.table, []):
-                    rec = AlertRecord.model_validate_json(item["record"]["S"])
+                    rec = AlertRecord.from_json(item["record"]["S"])
                     out[(rec.source, rec.key)] = rec
                 request = r.get("UnprocessedKeys") or {}
         return out
@@ -64,7 +64,7 @@ class DynamoDetectionStore(DetectionStore):
                 expires = int(rec.last_received_at.timestamp()) + ALERT_TTL_SECONDS
                 requests.append({"PutRequest": {"Item": {
                     **self._key(f"{n.DETECTION_ALERT_PREFIX}{rec.source}#{rec.key}", "A"),
-                    "record": {"S": rec.model_dump_json()}, n.TTL_ATTRIBUTE: {"N": str(expires)}}}})
+                    "record": {"S": rec.to_json()}, n.TTL_ATTRIBUTE: {"N": str(expires)}}}})
             pending = {self.table: requests}
             while pending:
                 r = self.ddb.batch_write_item(RequestItems=pending)

@@ -72,7 +72,8 @@ class _Pending:
     opened: IncidentOpened | None = None
     attached: list[AlertRef] = field(default_factory=list)
     changes: list[AlertChange] = field(default_factory=list)
-    deliveries: int = 0
+    deliveries: int = 0  # alert messages to record on the incident with this batch
+    counted: int = 0  # alert messages of this batch (added to the incident's running total)
     omitted: int = 0
     at: datetime | None = None
 
@@ -132,7 +133,8 @@ class DetectionEngine:
             for inc in state.incidents:
                 if not inc.opened:
                     self._maybe_open(inc, state.clock, scope, pending[inc.id])
-            self._write_events(pending, f"tick/{scope}/{state.clock.isoformat()}", res)
+            self._write_events(pending, f"tick/{scope}/{state.clock.isoformat()}", res,
+                               {i.id: i for i in state.incidents})
             self._dispatch_due(state, res)
             self._expire(state, topo, res)
             self.store.save_scope(state, version)
@@ -184,17 +186,18 @@ class DetectionEngine:
                 why = ("invalid alert document" if alert is None
                        else "resolved before it was seen firing" if alert.status != AlertStatus.FIRING
                        else "change event")
-                touched[(item.source, item.key)] = AlertRecord(source=item.source, key=item.key, status=item.status,
-                                                               last_received_at=item.received_at, deliveries=1,
-                                                               noise_reason=why)
+                records[(item.source, item.key)] = touched[(item.source, item.key)] = AlertRecord(
+                    source=item.source, key=item.key, status=item.status, last_received_at=item.received_at,
+                    starts_at=item.starts_at, deliveries=1, noise_reason=why)
                 result.noise += 1
                 continue
             inc = self._correlate(alert, state, by_id, topo, pending, result, anchored)
-            touched[(item.source, item.key)] = AlertRecord(source=item.source, key=item.key, incident_id=inc.id,
-                                                           status=item.status, last_received_at=item.received_at,
-                                                           starts_at=item.starts_at, deliveries=1)
+            # later copies of this alert in the same batch are repeats of this record
+            records[(item.source, item.key)] = touched[(item.source, item.key)] = AlertRecord(
+                source=item.source, key=item.key, incident_id=inc.id, status=item.status,
+                last_received_at=item.received_at, starts_at=item.starts_at, deliveries=1)
 
-        self._write_events(pending, batch_id, result)
+        self._write_events(pending, batch_id, result, by_id)
         for inc, service in anchored:
             self._pull_to_anchor(state, inc, service, topo, batch_id, touched, result)
         self.store.put_alerts(list(touched.values()))
@@ -229,7 +232,6 @@ class DetectionEngine:
         if cand.anchored and not had_anchor:
             anchored.append((inc, cand.service))  # type: ignore[arg-type]
         inc.distinct += 1
-        inc.deliveries += 1
         inc.firing += 1
         inc.qualifying += int(qualifies)
         reason = choice.reason if qualifies or choice.incident else GroupingReason(
@@ -242,6 +244,7 @@ class DetectionEngine:
         p = pending[inc.id]
         p.at = alert.received_at
         p.deliveries += 1
+        p.counted += 1
         if not inc.opened:
             if len(inc.held) < self.cfg.max_alerts_recorded:
                 inc.held.append(ref.model_dump(mode="json"))
@@ -252,7 +255,6 @@ class DetectionEngine:
             p.attached.append(ref)
         else:
             p.omitted += 1
-        self._schedule(inc)
         result.attached += 1
         return inc
 
@@ -271,11 +273,10 @@ class DetectionEngine:
         """A repeat delivery: counted on the alert and on its incident (even one no longer open)."""
         rec.deliveries += 1
         rec.last_received_at = item.received_at
-        if inc is not None:
-            inc.deliveries += 1
         if rec.incident_id:
             p = pending[rec.incident_id]
             p.deliveries += 1
+            p.counted += 1
             p.at = item.received_at
         result.duplicates += 1
 
@@ -285,10 +286,10 @@ class DetectionEngine:
         rec.deliveries += 1
         rec.last_received_at = item.received_at
         if rec.incident_id:
-            pending[rec.incident_id].deliveries += 1
-            pending[rec.incident_id].at = item.received_at
-        if inc is not None:
-            inc.deliveries += 1
+            p = pending[rec.incident_id]
+            p.deliveries += 1
+            p.counted += 1
+            p.at = item.received_at
         window = timedelta(seconds=self.cfg.flap_window_seconds)
         rec.changes = [t for t in rec.changes if item.received_at - t <= window][-(self.cfg.flap_threshold * 2):] \
             + [item.received_at]
@@ -319,27 +320,44 @@ class DetectionEngine:
                                   first_alert_at=inc.first_at)
         p.attached = refs + p.attached
         p.omitted += inc.held_omitted
-        p.deliveries = inc.deliveries  # nothing was recorded while it was a candidate
+        p.deliveries += inc.deliveries  # earlier batches' messages: nothing was recorded while a candidate
         inc.recorded = len(refs)
         inc.held, inc.held_omitted = [], 0
-        self._schedule(inc)
 
-    def _schedule(self, inc: OpenIncident) -> None:
-        if inc.dispatched:
-            return
+    def _due(self, inc: OpenIncident) -> datetime | None:
+        """When a tick must look at the incident next: to open a candidate that has lasted, to diagnose
+        it once settled, or to write counts of repeats; None when nothing is waiting."""
         if not inc.opened:
-            inc.dispatch_due = (inc.first_at + timedelta(seconds=self.cfg.open_min_seconds)
-                                if self.cfg.open_min_seconds and inc.qualifying else None)
-            return
-        quiet = inc.last_received_at + timedelta(seconds=self.cfg.settle_quiet_seconds)
-        latest = inc.first_at + timedelta(seconds=self.cfg.settle_max_seconds)
-        inc.dispatch_due = min(quiet, latest)
+            if self.cfg.open_min_seconds and inc.qualifying and inc.firing:
+                return inc.first_at + timedelta(seconds=self.cfg.open_min_seconds)
+            return None
+        if not inc.dispatched:
+            quiet = inc.last_received_at + timedelta(seconds=self.cfg.settle_quiet_seconds)
+            return min(quiet, inc.first_at + timedelta(seconds=self.cfg.settle_max_seconds))
+        if inc.unflushed:
+            return (inc.flushed_at or inc.last_received_at) + timedelta(seconds=self.cfg.count_flush_seconds)
+        return None
 
-    def _write_events(self, pending: dict[str, _Pending], batch_id: str, result: BatchResult) -> None:
+    def _write_events(self, pending: dict[str, _Pending], batch_id: str, result: BatchResult,
+                      by_id: dict[str, OpenIncident] | None = None) -> None:
+        """Append what the batch did to each incident. Repeats alone only add to a count, which is
+        written at most every `count_flush_seconds` (and always before diagnosis and when forgotten)."""
+        flush = timedelta(seconds=self.cfg.count_flush_seconds)
         for incident_id, p in pending.items():
+            inc = (by_id or {}).get(incident_id)
+            if inc is not None:
+                inc.deliveries += p.counted
+                if inc.opened and p.opened is None:
+                    inc.unflushed += p.deliveries
+                    if not (p.attached or p.changes or p.omitted) and p.at is not None and \
+                            inc.flushed_at is not None and p.at - inc.flushed_at < flush:
+                        continue
+                    p.deliveries, inc.unflushed = inc.unflushed, 0
             if p.opened is None and self.events.get_state(incident_id) is None:
                 continue  # a candidate below the open threshold: nothing to record yet
             at = p.at or p.opened.first_alert_at  # type: ignore[union-attr]
+            if inc is not None:
+                inc.flushed_at = at
             evs: list[NewEvent] = []
             if p.opened is not None:
                 evs.append(NewEvent.of(EventType.INCIDENT_OPENED, p.opened, p.opened.first_alert_at, ACTOR,
@@ -357,6 +375,15 @@ class DetectionEngine:
                 evs.append(NewEvent.of(EventType.ALERTS_UPDATED, AlertsUpdated(changes=p.changes), at, ACTOR,
                                        f"{batch_id}/updated"))
             self._append(incident_id, evs)
+
+    def _flush_counts(self, inc: OpenIncident, why: str, at: datetime | None) -> None:
+        """Write the repeats counted but not yet recorded (before diagnosis, or when forgotten)."""
+        if inc.unflushed and inc.opened:
+            at = at or inc.last_received_at
+            self._append(inc.id, [NewEvent.of(EventType.ALERTS_ATTACHED, AlertsAttached(deliveries=inc.unflushed),
+                                              at, ACTOR, f"{why}/{inc.id}/{inc.deliveries}")])
+            inc.unflushed = 0
+            inc.flushed_at = at
 
     def _append(self, incident_id: str, evs: list[NewEvent]) -> None:
         for start in range(0, len(evs), 20):
@@ -419,7 +446,6 @@ class DetectionEngine:
             source.qualifying, target.qualifying = max(0, source.qualifying - n), target.qualifying + n
             source.roots = recompute_roots(source, topo)
             target.roots = recompute_roots(target, topo)
-            self._schedule(target)
             records = self.store.get_alerts([(r.source, r.key) for r in moved if (r.source, r.key) not in touched])
             for r in moved:
                 rec = touched.get((r.source, r.key)) or records.get((r.source, r.key))
@@ -441,56 +467,79 @@ class DetectionEngine:
 
     # --- dispatch, expiry, idempotency -----------------------------------------------------------
     def _dispatch_due(self, state: ScopeState, result: BatchResult) -> None:
+        """Diagnose settled incidents, write due counts, and keep the store's pending list (what ticks
+        look at) in step with what each incident waits for."""
         clock = state.clock
         for inc in state.incidents:
-            if inc.dispatched or inc.dispatch_due is None:
-                continue
-            if inc.opened and clock is not None and clock >= inc.dispatch_due:
-                self._dispatch(inc, result)
-            elif inc.pending_due != inc.dispatch_due:
-                self.store.put_pending(inc.id, state.scope, inc.dispatch_due)
-                inc.pending_due = inc.dispatch_due
+            due = self._due(inc)
+            if due is not None and clock is not None and clock >= due and inc.opened:
+                if not inc.dispatched:
+                    self._dispatch(inc, result, clock)
+                else:
+                    self._flush_counts(inc, "flush", clock)
+                due = self._due(inc)
+            self._pend(inc, state.scope, due)
 
-    def _dispatch(self, inc: OpenIncident, result: BatchResult) -> None:
+    def _pend(self, inc: OpenIncident, scope: str, due: datetime | None) -> None:
+        if due == inc.pending_due:
+            return
+        if due is None:
+            self.store.delete_pending(inc.id)
+        else:
+            self.store.put_pending(inc.id, scope, due)
+        inc.pending_due = due
+
+    def _dispatch(self, inc: OpenIncident, result: BatchResult, at: datetime | None) -> None:
+        self._flush_counts(inc, "dispatch", at)
         inc.dispatched += 1
         self.workflow.start(inc.id, self.workflow_input(inc.id, inc.dispatched))
-        self.store.delete_pending(inc.id)
-        inc.pending_due = None
         result.dispatched.append(inc.id)
 
     def _expire(self, state: ScopeState, topo: Topology, result: BatchResult) -> None:
-        """Forget incidents that can no longer take alerts. Past `max_open_incidents` in one scope the
-        oldest are diagnosed at once (never dropped undiagnosed) and stop taking alerts."""
+        """Forget incidents that can no longer take alerts and wait for nothing. Past
+        `max_open_incidents` in one scope the oldest are diagnosed at once (never dropped
+        undiagnosed), their counts written, and they stop taking alerts."""
         if state.clock is None:
             return
         window = timedelta(seconds=self.cfg.window_seconds)
-        keep = [i for i in state.incidents
-                if state.clock - i.last_received_at <= window or (i.opened and not i.dispatched)
-                or (not i.opened and i.dispatch_due is not None)]
-        for i in state.incidents:
-            if i not in keep and i.pending_due is not None:
-                self.store.delete_pending(i.id)
+        keep = [i for i in state.incidents if state.clock - i.last_received_at <= window or self._due(i) is not None]
         keep.sort(key=lambda i: i.last_received_at)
-        overflow = len(keep) - self.cfg.max_open_incidents
-        for i in keep[:max(0, overflow)]:
+        overflow = max(0, len(keep) - self.cfg.max_open_incidents)
+        for i in keep[:overflow]:
             if i.opened and not i.dispatched:
-                self._dispatch(i, result)
-            elif i.pending_due is not None:
-                self.store.delete_pending(i.id)
-        state.incidents = keep[max(0, overflow):]
+                self._dispatch(i, result, state.clock)
+        kept = {id(i) for i in keep[overflow:]}
+        for i in state.incidents:
+            if id(i) not in kept:
+                self._flush_counts(i, "forget", state.clock)
+                self._pend(i, state.scope, None)
+        state.incidents = keep[overflow:]
 
     @staticmethod
     def _unapplied(state: ScopeState, items: list[Incoming]) -> list[Incoming]:
         marks = state.applied
         if not marks:
             return list(items)
-        return [i for i in items if i.origin is None or i.origin[1] > marks.get(i.origin[0], -1)]
+        out: list[Incoming] = []
+        last, fresh = None, True
+        for i in items:
+            o = i.origin
+            if o is not last:  # the alerts of one record share its origin: decide once per record
+                last, fresh = o, o is None or o[1] > marks.get(o[0], -1)
+            if fresh:
+                out.append(i)
+        return out
 
     @staticmethod
     def _advance(state: ScopeState, items: list[Incoming]) -> None:
+        last = None
         for i in items:
-            if i.origin is not None and i.origin[1] > state.applied.get(i.origin[0], -1):
-                state.applied.pop(i.origin[0], None)
-                state.applied[i.origin[0]] = i.origin[1]
+            o = i.origin
+            if o is last or o is None:  # the alerts of one record share its origin
+                continue
+            last = o
+            if o[1] > state.applied.get(o[0], -1):
+                state.applied.pop(o[0], None)
+                state.applied[o[0]] = o[1]
         while len(state.applied) > MAX_WATERMARKS:
             state.applied.pop(next(iter(state.applied)))

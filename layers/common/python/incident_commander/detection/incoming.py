@@ -1,8 +1,9 @@
 """One alert as the detection engine receives it, with the full model built only when needed.
 
 In a storm nearly every alert repeats one already known: the engine needs only its identity,
-status and time to count it. `Incoming` reads those few fields from the stream document and
-validates the full canonical `Alert` lazily, the first time correlation needs it.
+status and time to count it. `Incoming` holds those few fields (from a packed record's index,
+`records.py`, or a plain alert document) and decodes and validates the full canonical `Alert`
+lazily, the first time correlation needs it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 
 from ..models import Alert, AlertStatus
 from ..timeutil import parse_iso
+from .records import Packed, RecordError
 
 _STATUSES = frozenset(s.value for s in AlertStatus)
 
@@ -27,8 +29,8 @@ class Incoming:
                  "_alert")
 
     def __init__(self, source: str, key: str, status: str, received_at: datetime, starts_at: datetime | None,
-                 scope: str | None = None, origin: tuple[str, int] | None = None, doc: dict[str, Any] | None = None,
-                 alert: Alert | None = None):
+                 scope: str | None = None, origin: tuple[str, int] | None = None,
+                 doc: dict[str, Any] | tuple[Packed, int, int] | None = None, alert: Alert | None = None):
         self.source, self.key, self.status = source, key, status
         self.received_at, self.starts_at = received_at, starts_at
         self.event_time = starts_at or received_at
@@ -40,6 +42,25 @@ class Incoming:
     def of(cls, alert: Alert, scope: str | None = None, origin: tuple[str, int] | None = None) -> Incoming:
         return cls(alert.source, alert.key, alert.status.value, alert.received_at, alert.starts_at, scope, origin,
                    alert=alert)
+
+    @classmethod
+    def from_index(cls, entry: Any, i: int, source: str, received_at: datetime, scope: str,
+                   origin: tuple[str, int] | None, packed: Packed) -> Incoming:
+        """From a packed record's index entry `[key, status, starts_at, offset, length]` (the storm path:
+        checks kept to what a wrong type would otherwise break)."""
+        try:
+            key, status, starts, offset, length = entry
+        except (TypeError, ValueError):
+            raise BadAlertDocument(f"alerts[{i}]: expected [key, status, starts_at, offset, length]") from None
+        if type(key) is not str or not key:
+            raise BadAlertDocument(f"alerts[{i}].key: expected a non-empty string")
+        if status not in _STATUSES:
+            raise BadAlertDocument(f"alerts[{i}].status: expected one of {sorted(_STATUSES)}")
+        if type(offset) is not int or type(length) is not int or offset < 0 or length <= 0:
+            raise BadAlertDocument(f"alerts[{i}]: offset and length must be positive integers")
+        starts_at = None if starts is None else (
+            type(starts) is str and _TIMES.get(starts) or _time(starts, None, f"alerts[{i}].starts_at"))
+        return cls(source, key, status, received_at, starts_at, scope, origin, (packed, offset, length))
 
     @classmethod
     def from_doc(cls, doc: Any, scope: str | None, origin: tuple[str, int] | None,
@@ -64,19 +85,29 @@ class Incoming:
         """The validated canonical alert (None when the document does not validate)."""
         if self._alert is None and self._doc is not None:
             try:
-                self._alert = Alert.model_validate(self._doc)
-            except ValidationError:
+                doc = self._doc[0].alert(*self._doc[1:]) if isinstance(self._doc, tuple) else self._doc
+                self._alert = Alert.model_validate(doc)
+            except (ValidationError, RecordError):
                 self._doc = None
         return self._alert
 
 
-def _time(value: Any, cache: dict[str, datetime], field: str) -> datetime:
+_TIMES: dict[str, datetime] = {}  # parsed timestamps, shared by the batches of a warm container
+_TIMES_CAP = 50_000
+
+
+def _time(value: Any, cache: dict[str, datetime] | None, field: str) -> datetime:
+    """A parsed ISO 8601 time; storms repeat the same start times, so each is parsed once."""
+    t = _TIMES.get(value) if isinstance(value, str) else None
+    if t is not None:
+        return t
     if not isinstance(value, str):
         raise BadAlertDocument(f"{field}: expected an ISO 8601 string")
-    t = cache.get(value)
-    if t is None:
-        try:
-            t = cache[value] = parse_iso(value)
-        except ValueError as exc:
-            raise BadAlertDocument(f"{field}: not an ISO 8601 time") from exc
+    try:
+        t = parse_iso(value)
+    except ValueError as exc:
+        raise BadAlertDocument(f"{field}: not an ISO 8601 time") from exc
+    if len(_TIMES) >= _TIMES_CAP:
+        _TIMES.clear()
+    _TIMES[value] = t
     return t

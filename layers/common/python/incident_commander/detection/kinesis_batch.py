@@ -1,7 +1,8 @@
 """The Kinesis edge of detection: decode records, report poison records, process the rest once.
 
-A record is either a batch of canonical alerts written by the API (`{"kind": "alerts", "scope": ...,
-"alerts": [...]}`) or a CloudWatch alarm event that EventBridge put on the stream directly. Records
+A record is either a batch of canonical alerts written by the API (packed: `records.py`; or the
+plain `{"kind": "alerts", "alerts": [...]}`) or a CloudWatch alarm event that EventBridge put on
+the stream directly. Records
 that cannot be decoded are reported as batch-item failures (Lambda retries them, then sends them to
 the on-failure destination); the rest of the batch is processed. Each alert carries its record's
 origin (shard and partition key, sequence number), so a redelivered record is skipped by the
@@ -10,17 +11,15 @@ per-scope watermark the engine saves with the scope state.
 
 from __future__ import annotations
 
-import base64
-import binascii
+import gc
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from .. import names as n
 from ..ingest import PayloadError, parse
 from ..timeutil import parse_iso
+from . import records
 from .engine import BatchResult, DetectionEngine
 from .incoming import BadAlertDocument, Incoming
 
@@ -42,27 +41,54 @@ def decode_record(record: dict[str, Any], times: dict[str, datetime] | None = No
     shard = str(record.get("eventID", "shard:")).split(":", 1)[0]
     origin = (f"{shard}|{k.get('partitionKey', '')}", int(seq))
     try:
-        doc = orjson.loads(base64.b64decode(k["data"], validate=True))
-    except (KeyError, ValueError, TypeError, binascii.Error) as exc:
-        raise PoisonRecord(f"record {seq}: not base64-encoded JSON ({type(exc).__name__})") from exc
-    if not isinstance(doc, dict):
-        raise PoisonRecord(f"record {seq}: expected a JSON object")
+        rec = records.decode(k.get("data"))
+    except records.RecordError as exc:
+        raise PoisonRecord(f"record {seq}: {exc}") from exc
     times = {} if times is None else times
     try:
-        if doc.get("kind") == ALERTS_KIND:
-            alerts = doc.get("alerts")
+        if isinstance(rec, records.Packed):
+            return _packed(rec, origin, times)
+        if not isinstance(rec, dict):
+            raise PoisonRecord(f"record {seq}: expected a JSON object")
+        if rec.get("kind") == ALERTS_KIND:
+            alerts = rec.get("alerts")
             if not isinstance(alerts, list):
                 raise BadAlertDocument("alerts: expected a list")
-            scope = doc.get("scope") if isinstance(doc.get("scope"), str) else None
+            scope = rec.get("scope") if isinstance(rec.get("scope"), str) else None
             return [Incoming.from_doc(a, scope, origin, times) for a in alerts]
-        if doc.get("detail-type") == n.EVENTBRIDGE_DETAIL_TYPE_ALARM:
+        if rec.get("detail-type") == n.EVENTBRIDGE_DETAIL_TYPE_ALARM:
             arrival = k.get("approximateArrivalTimestamp")
             received = datetime.fromtimestamp(float(arrival), tz=UTC) if arrival else datetime.now(UTC)
-            at = parse_iso(doc["time"]) if isinstance(doc.get("time"), str) else received
-            return [Incoming.of(a, None, origin) for a in parse("cloudwatch", doc, at)]
+            at = parse_iso(rec["time"]) if isinstance(rec.get("time"), str) else received
+            return [Incoming.of(a, None, origin) for a in parse("cloudwatch", rec, at)]
     except (PayloadError, BadAlertDocument, ValueError) as exc:
+        if isinstance(exc, PoisonRecord):
+            raise
         raise PoisonRecord(f"record {seq}: {exc}"[:500]) from exc
     raise PoisonRecord(f"record {seq}: neither an alert batch nor a CloudWatch alarm event")
+
+
+def _packed(rec: records.Packed, origin: tuple[str, int], times: dict[str, datetime]) -> list[Incoming]:
+    h = rec.header
+    scope, source, received, index = h.get("scope"), h.get("source"), h.get("received_at"), h.get("alerts")
+    if not isinstance(scope, str) or not scope or not isinstance(source, str) or not source:
+        raise BadAlertDocument("header: scope and source must be non-empty strings")
+    if not isinstance(index, list):
+        raise BadAlertDocument("header.alerts: expected a list")
+    received_at = _received(received, times)
+    return [Incoming.from_index(e, i, source, received_at, scope, origin, rec) for i, e in enumerate(index)]
+
+
+def _received(value: Any, times: dict[str, datetime]) -> datetime:
+    if not isinstance(value, str):
+        raise BadAlertDocument("header.received_at: expected an ISO 8601 string")
+    t = times.get(value)
+    if t is None:
+        try:
+            t = times[value] = parse_iso(value)
+        except ValueError as exc:
+            raise BadAlertDocument("header.received_at: not an ISO 8601 time") from exc
+    return t
 
 
 def _sequence(record: Any) -> str:
@@ -76,16 +102,21 @@ def handle_batch(event: dict[str, Any], engine: DetectionEngine) -> tuple[dict[s
     items: list[Incoming] = []
     seqs: list[str] = []
     times: dict[str, datetime] = {}
-    records = event.get("Records") if isinstance(event, dict) else None
-    for record in records if isinstance(records, list) else []:
-        try:
-            items += decode_record(record, times)
-            seqs.append(str(record["kinesis"]["sequenceNumber"]))
-        except PoisonRecord as exc:
-            failures.append((_sequence(record), str(exc)))
     result = BatchResult()
-    if items:
-        batch_id = hashlib.sha256("|".join(seqs).encode()).hexdigest()[:16]
-        result = engine.process(items, batch_id)
+    records_in = event.get("Records") if isinstance(event, dict) else None
+    collecting = gc.isenabled()
+    gc.disable()  # a batch allocates many short-lived, acyclic objects: collect once, after it
+    try:
+        for record in records_in if isinstance(records_in, list) else []:
+            try:
+                items += decode_record(record, times)
+                seqs.append(str(record["kinesis"]["sequenceNumber"]))
+            except PoisonRecord as exc:
+                failures.append((_sequence(record), str(exc)))
+        if items:
+            result = engine.process(items, hashlib.sha256("|".join(seqs).encode()).hexdigest()[:16])
+    finally:
+        if collecting:
+            gc.enable()
     result.poison = [reason for _, reason in failures]
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq, _ in failures]}, result

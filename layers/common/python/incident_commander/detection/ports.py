@@ -47,27 +47,35 @@ class InMemoryDetectionStore(DetectionStore):
     """Same semantics as the DynamoDB adapter; for unit tests and the benchmark."""
 
     def __init__(self) -> None:
-        self.scopes: dict[str, ScopeState] = {}
-        self.alerts: dict[tuple[str, str], AlertRecord] = {}
+        self.scopes: dict[str, str] = {}  # stored as the adapter stores them: JSON
+        self.alerts: dict[tuple[str, str], str] = {}
         self.pending: dict[str, tuple[str, datetime]] = {}
 
     def load_scope(self, scope: str) -> ScopeState:
         s = self.scopes.get(scope)
-        return s.model_copy(deep=True) if s else ScopeState(scope=scope)
+        return ScopeState.model_validate_json(s) if s else ScopeState(scope=scope)
 
     def save_scope(self, state: ScopeState, expected_version: int) -> None:
         current = self.scopes.get(state.scope)
-        if (current.version if current else 0) != expected_version:
+        if (ScopeState.model_validate_json(current).version if current else 0) != expected_version:
             raise StaleScopeError(state.scope)
         state.version = expected_version + 1
-        self.scopes[state.scope] = state.model_copy(deep=True)
+        self.scopes[state.scope] = state.model_dump_json()
+
+    def scope(self, scope: str) -> ScopeState | None:
+        s = self.scopes.get(scope)
+        return ScopeState.model_validate_json(s) if s else None
+
+    def record(self, source: str, key: str) -> AlertRecord | None:
+        r = self.alerts.get((source, key))
+        return AlertRecord.from_json(r) if r else None
 
     def get_alerts(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], AlertRecord]:
-        return {k: self.alerts[k].model_copy() for k in keys if k in self.alerts}
+        return {k: AlertRecord.from_json(self.alerts[k]) for k in keys if k in self.alerts}
 
     def put_alerts(self, records: list[AlertRecord]) -> None:
         for r in records:
-            self.alerts[(r.source, r.key)] = r.model_copy()
+            self.alerts[(r.source, r.key)] = r.to_json()
 
     def put_pending(self, incident_id: str, scope: str, due: datetime) -> None:
         self.pending[incident_id] = (scope, due)

@@ -7,8 +7,10 @@ all in memory.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+import orjson
 from pydantic import BaseModel, Field
 
 
@@ -37,11 +39,12 @@ class OpenIncident(BaseModel):
     distinct: int = 0
     firing: int = 0  # member alerts currently firing (or acknowledged)
     qualifying: int = 0  # member alerts at or above the severity floor (only these open an incident)
-    deliveries: int = 0
+    deliveries: int = 0  # alert messages, repeats included (exact)
+    unflushed: int = 0  # ...of which not yet written to the incident's timeline
+    flushed_at: datetime | None = None  # when counts were last written
     recorded: int = 0  # alerts listed in the timeline (the rest are counted, see max_alerts_recorded)
     dispatched: int = 0  # workflow executions started
-    dispatch_due: datetime | None = None  # when tick should look at it again (open a candidate, or diagnose)
-    pending_due: datetime | None = None  # the due time last written to the store's pending list
+    pending_due: datetime | None = None  # when a tick must look at it again, as written to the pending list
     held: list[dict] = Field(default_factory=list)  # alert refs of a candidate, until it opens
     held_omitted: int = 0  # candidate alerts past the recording cap
 
@@ -55,14 +58,39 @@ class ScopeState(BaseModel):
     incidents: list[OpenIncident] = Field(default_factory=list)
 
 
-class AlertRecord(BaseModel):
+@dataclass(slots=True)
+class AlertRecord:
+    """One alert's index entry. A plain slotted class, not a pydantic model: the storm path touches one
+    per alert, and its JSON is read and written with orjson (`from_json` / `to_json`)."""
+
     source: str
     key: str
-    incident_id: str | None = None  # None: judged noise
     status: str
-    changes: list[datetime] = Field(default_factory=list)  # recent state changes (flapping window)
+    last_received_at: datetime
+    incident_id: str | None = None  # None: judged noise
+    changes: list[datetime] = field(default_factory=list)  # recent state changes (flapping window)
     flapping: bool = False
     deliveries: int = 0
-    last_received_at: datetime
     starts_at: datetime | None = None  # when this occurrence began, as its source says (tells a repeat from a new one)
     noise_reason: str | None = None
+
+    def to_json(self) -> str:
+        return orjson.dumps({"source": self.source, "key": self.key, "status": self.status,
+                             "last_received_at": self.last_received_at, "incident_id": self.incident_id,
+                             "changes": self.changes, "flapping": self.flapping, "deliveries": self.deliveries,
+                             "starts_at": self.starts_at, "noise_reason": self.noise_reason}).decode()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> AlertRecord:
+        d = orjson.loads(text)
+        starts = d.get("starts_at")
+        return cls(source=d["source"], key=d["key"], status=d["status"],
+                   last_received_at=_dt(d["last_received_at"]), incident_id=d.get("incident_id"),
+                   changes=[_dt(c) for c in d.get("changes") or ()], flapping=bool(d.get("flapping")),
+                   deliveries=int(d.get("deliveries") or 0), starts_at=_dt(starts) if starts else None,
+                   noise_reason=d.get("noise_reason"))
+
+
+def _dt(value: str) -> datetime:
+    dt = datetime.fromisoformat(value)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
