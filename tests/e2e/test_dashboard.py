@@ -100,13 +100,20 @@ def test_play_watch_the_cost_rise_and_approve(served, browser):
     WebDriverWait(browser, 120).until(lambda b: b.find_element(By.ID, "approve").is_displayed())
     assert browser.find_element(By.ID, "stage-decision").get_attribute("data-state") == "active"
     assert "ESCALATE" in text("decision-summary")
+    assert "detected" in text("response-times")
     browser.save_screenshot(str(ARTIFACTS / "dashboard-escalated.png"))
+    incident_id = browser.find_element(By.ID, "detail").get_attribute("data-id")
+
+    browser.get(f"{served}/dashboard/?poll=500&role=viewer&incident={incident_id}")  # a viewer sees, cannot answer
+    wait.until(lambda b: "responders may answer" in text("decision-outcome"))
+    assert not browser.find_element(By.ID, "approve").is_displayed() and "viewer" in text("me")
+    browser.get(f"{served}/dashboard/?poll=500&incident={incident_id}")
+    wait.until(lambda b: b.find_element(By.ID, "approve").is_displayed())
 
     browser.find_element(By.ID, "answer-reason").send_keys("connection pool exhausted, restart approved")
     browser.find_element(By.ID, "approve").click()
     WebDriverWait(browser, 30).until(lambda b: "approved by dashboard-user" in text("decision-outcome"))
     assert not browser.find_element(By.ID, "approve").is_displayed(), "answered: nothing left to approve"
-    incident_id = browser.find_element(By.ID, "detail").get_attribute("data-id")
     browser.save_screenshot(str(ARTIFACTS / "dashboard-approved.png"))
 
     with urllib.request.urlopen(f"{served}/incidents/{incident_id}/timeline") as r:

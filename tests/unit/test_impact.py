@@ -119,3 +119,15 @@ def test_unknown_services_are_reported_not_priced_and_info_alerts_cost_nothing()
     incident(store, attach(ref("a", "log-shipper", T0), ref("b", "checkout", T0, name="Watchdog", severity="info")))
     got = assess(store.get_state("inc-1"), SHOP, minute(10), events=store.read("inc-1"))
     assert got.unpriced == ["log-shipper"] and got.cost_so_far == 0 and got.services == {}
+
+
+def test_alerts_regrouped_into_another_incident_cost_only_there():
+    from incident_commander.models.events import AlertsDetached
+
+    store = InMemoryEventStore()
+    incident(store, attach(ref("a", "checkout", T0), ref("b", "catalog", T0)),
+             NewEvent.of(EventType.ALERTS_DETACHED, AlertsDetached(keys=["a"], to_incident="inc-2"), minute(5), "test"))
+    got = assess(store.get_state("inc-1"), SHOP, minute(10), events=store.read("inc-1"))
+    catalog_only = 100 * ERRORS * 0.9 + 1000 * ERRORS / 2  # catalog and what web feels of it
+    assert got.cost_per_minute == pytest.approx(catalog_only)
+    assert got.cost_so_far == pytest.approx(10 * catalog_only, abs=0.05), "not even for the minutes before the move"

@@ -22,6 +22,7 @@ from functools import lru_cache
 from pydantic import BaseModel, Field
 
 from .config import ImpactConfig
+from .metrics import impact_start
 from .models.events import EventType, StoredEvent
 from .models.incident import IncidentState
 from .symptoms import classify
@@ -155,7 +156,7 @@ def assess(state: IncidentState, topo: Topology, now: datetime | None = None,
     if changes is None:
         changes = changes_from_events(events) if events is not None else changes_from_state(state)
     changes = sorted(changes, key=lambda c: c.at)
-    start = state.first_alert_at or state.opened_at or (changes[0].at if changes else None)
+    start = impact_start(state) or (changes[0].at if changes else None)  # as the event store's metrics do
     end = state.resolved_at or now or (changes[-1].at if changes else start)
     firing: dict[str, AlertChange] = {}
     total, t, current = 0.0, start, rate({}, topo, cfg)

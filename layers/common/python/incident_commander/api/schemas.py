@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ..impact import Impact
+from ..metrics import IncidentMetrics
 from ..models.diagnosis import Decision, Hypothesis
 
 StageState = Literal["pending", "active", "done"]
@@ -48,7 +49,7 @@ class IncidentSummary(BaseModel):
     confidence: float | None = None
     root_cause: RootCause | None = None
     stage: str = Field(description="the pipeline stage the incident is in")
-    mttr_seconds: float | None = Field(None, description="first alert to resolution, or to now while open")
+    mttr_seconds: float | None = Field(None, description="impact start to resolution, or to now while open")
     cost_per_minute: float
     cost_so_far: float
     users_affected: int
@@ -87,6 +88,7 @@ class IncidentDetail(IncidentSummary):
     impact: Impact
     confirmed_root_cause: dict[str, Any] | None = None
     pipeline: list[Stage]
+    metrics: IncidentMetrics = Field(description="time to detect / acknowledge / mitigate / resolve (metrics.py)")
 
 
 class IncidentList(BaseModel):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ..impact import Impact
+from ..metrics import impact_start, incident_metrics
 from ..models.events import StoredEvent
 from ..models.incident import IncidentState, IncidentStatus
 from ..store.integrity import VerifyResult
@@ -18,8 +19,8 @@ def _iso(dt: datetime | None) -> str | None:
 
 
 def mttr_seconds(s: IncidentState, now: datetime) -> float | None:
-    """First alert to resolution; while the incident is open, first alert to now (MTTR so far)."""
-    start = s.first_alert_at or s.opened_at
+    """Impact start to resolution (the event store's TTR, metrics.py); while open, to now (MTTR so far)."""
+    start = impact_start(s)
     return round(max(0.0, ((s.resolved_at or now) - start).total_seconds()), 1) if start else None
 
 
@@ -87,6 +88,7 @@ def detail(s: IncidentState, impact: Impact, now: datetime) -> dict[str, Any]:
         "impact": impact.model_dump(mode="json"),
         "confirmed_root_cause": s.confirmed_root_cause,
         "pipeline": pipeline(s),
+        "metrics": incident_metrics(s).model_dump(mode="json"),
     })
     return out
 

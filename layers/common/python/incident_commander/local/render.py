@@ -24,6 +24,11 @@ def describe(event: dict[str, Any]) -> str:
         if not d["alerts"]:
             return f"{d['deliveries']} repeat deliveries of known alerts"
         return f"{len(d['alerts'])} alert(s) received: {names}{more}" + (f" -- {why}" if len(d["alerts"]) == 1 else "")
+    if t == "alerts.detached":
+        why = f": {d['reason']}" if d.get("reason") else ""
+        return f"{len(d['keys'])} alert(s) regrouped into {d['to_incident'][-8:]}{why}"
+    if t == "incident.severity_changed":
+        return f"severity {d['previous']} -> {d['severity']}"
     if t == "alerts.updated":
         return "alert state: " + ", ".join(f"{c['key'][:12]} -> {c['status']}{' (flapping)' if c['flapping'] else ''}"
                                            for c in d["changes"][:4])
@@ -57,6 +62,12 @@ def describe(event: dict[str, Any]) -> str:
         return f"monitoring: {d['reason']}"
     if t == "incident.resolved":
         return f"resolved by {d['by']}: {d.get('category')} @ {d.get('service')}"
+    if t in ("incident.acknowledged", "incident.mitigated", "incident.reopened"):
+        return f"{t.split('.')[1]} by {d['by']}" + next((f": {d[k]}" for k in ("note", "how", "reason") if d.get(k)), "")
+    if t == "event.repaired":
+        return f"events {d['seqs']} repaired in {d['region']} from {d['source_region']}"
+    if t == "incident.archived":
+        return f"{d['events']} events archived to s3://{d['bucket']}/{d['key']}"
     return t
 
 

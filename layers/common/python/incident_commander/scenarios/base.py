@@ -126,6 +126,76 @@ class Storm:
             "UnsubscribeURL": f"https://sns.{self.region}.amazonaws.com/?Action=Unsubscribe"})
 
 
+    # Grafana unified alerting webhook (version 1: Alertmanager's shape plus Grafana's fields) -----
+    def grafana(self, offset: float, alerts: list[dict[str, Any]], status: str = "firing", org: int = 1) -> None:
+        """Each alert: name, service, severity, summary, age, status, labels (extra), value."""
+        base = "https://grafana.example.com"
+        rendered = []
+        for a in alerts:
+            st = a.get("status", status)
+            labels = {"alertname": a["name"], "cluster": self.cluster, "grafana_folder": a.get("folder", "SRE"),
+                      "severity": a.get("severity", "warning"),
+                      **({"service": a["service"]} if a.get("service") else {}), **a.get("labels", {})}
+            fp = _digest(sorted(labels.items()))
+            rendered.append({
+                "status": st, "labels": labels,
+                "annotations": {"summary": a.get("summary", a["name"]), "description": a.get("description", "")},
+                "startsAt": self._t(offset - a.get("age", 0)), "endsAt": self._t(offset) if st == "resolved" else NEVER,
+                "generatorURL": f"{base}/alerting/grafana/{fp}/view?orgId={org}", "fingerprint": fp,
+                "silenceURL": f"{base}/alerting/silence/new?alertmanager=grafana&matcher=alertname%3D{a['name']}",
+                "dashboardURL": f"{base}/d/{_digest(a['name'], n=9)}?orgId={org}", "panelURL": "",
+                "values": {"B": a.get("value", 1.0), "C": 1}, "valueString": f"[ var='B' value={a.get('value', 1.0)} ]"})
+        group = {"alertname": alerts[0]["name"], "grafana_folder": alerts[0].get("folder", "SRE")}
+        firing = sum(1 for r in rendered if r["status"] == "firing")
+        self._add(offset, "grafana", {
+            "receiver": "incident-commander", "status": status, "orgId": org, "alerts": rendered,
+            "groupLabels": group, "commonLabels": group, "commonAnnotations": {},
+            "externalURL": f"{base}/", "version": "1", "truncatedAlerts": 0,
+            "groupKey": "{}/{}:{" + ", ".join(f'{k}="{v}"' for k, v in group.items()) + "}",
+            "title": f"[{status.upper()}:{firing}] {alerts[0]['name']}", "state": "alerting" if firing else "ok",
+            "message": alerts[0].get("summary", alerts[0]["name"])})
+
+    # PagerDuty Events API v2 (trigger / resolve) ---------------------------------------------------
+    def pagerduty(self, offset: float, action: str, dedup_key: str, summary: str = "", source: str = "",
+                  severity: str = "error", component: str = "", group: str = "", klass: str = "",
+                  details: dict[str, Any] | None = None) -> None:
+        body: dict[str, Any] = {"routing_key": "R0" + _digest("routing", n=30), "event_action": action,
+                                "dedup_key": dedup_key}
+        if action == "trigger":
+            body["payload"] = {"summary": summary, "source": source, "severity": severity,
+                               "timestamp": self._t(offset), "component": component, "group": group,
+                               "class": klass, "custom_details": details or {}}
+            body["client"] = "Synthetic checks"
+            body["client_url"] = f"https://synthetics.example.com/checks/{_digest(dedup_key, n=8)}"
+        self._add(offset, "pagerduty", body)
+
+    # Opsgenie Alert API (create / close) -------------------------------------------------------------
+    def opsgenie(self, offset: float, alias: str, message: str = "", action: str = "create",
+                 priority: str = "P3", entity: str = "", description: str = "", tags: list[str] | None = None,
+                 details: dict[str, str] | None = None) -> None:
+        if action == "create":
+            body: dict[str, Any] = {"message": message, "alias": alias, "description": description,
+                                    "responders": [{"name": "sre-oncall", "type": "team"}], "tags": tags or [],
+                                    "details": details or {}, "entity": entity, "source": "apm", "priority": priority}
+        else:
+            body = {"action": action, "alias": alias, "note": "condition cleared", "source": "apm"}
+        self._add(offset, "opsgenie", body)
+
+    # Datadog webhook, rendered with the template documented in ingest/datadog.py -------------------
+    def datadog(self, offset: float, monitor_id: int, title: str, transition: str = "Triggered",
+                alert_type: str = "error", priority: str = "P2", metric: str = "", scope: str = "",
+                tags: str = "", body: str = "", hostname: str = "") -> None:
+        at_ms = int(self.at(offset).timestamp() * 1000)
+        self._add(offset, "datadog", {
+            "alert_id": f"{monitor_id}/{scope}" if scope else str(monitor_id), "alert_transition": transition,
+            "alert_type": alert_type, "alert_priority": priority, "alert_title": title,
+            "alert_status": f"{metric} over threshold on {scope}", "alert_metric": metric, "alert_scope": scope,
+            "alert_cycle_key": _digest(monitor_id, scope, n=19), "aggreg_key": _digest(monitor_id, n=12),
+            "title": f"[{transition}] {title}", "body": body, "date": str(at_ms), "last_updated": str(at_ms),
+            "hostname": hostname, "tags": tags, "link": f"https://app.datadoghq.com/monitors/{monitor_id}",
+            "org": {"id": "424242", "name": "Example Shop"}})
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str

@@ -78,6 +78,11 @@ def database_cascade_storm(s: Storm) -> None:
                         {"name": "HighRequestLatency", "service": "payments-api", "severity": "warning", "age": 65}])
     s.alertmanager(95, [{"name": "HighRequestErrorRate", "service": "storefront", "severity": "critical",
                          "summary": "storefront 5xx above 2%", "age": 8}])
+    s.grafana(105, [{"name": "StorefrontAvailabilitySLOBurn", "service": "storefront", "severity": "critical",
+                     "summary": "availability SLO burning 14x (1h window)", "age": 5, "folder": "SLOs", "value": 14.2}])
+    s.pagerduty(120, "trigger", "synthetic-checkout-journey", "Synthetic checkout journey failing in 3 of 3 regions",
+                "synthetics-us-east-1", "critical", component="checkout-api", group="checkout", klass="transaction check failure",
+                details={"step": "place order", "error": "HTTP 503"})
     for k, off in enumerate((110, 140, 170)):  # an unrelated disk alert flaps on the log shipper
         st = "firing" if k % 2 == 0 else "resolved"
         s.alertmanager(off, [{"name": "NodeFilesystemAlmostFull", "service": "log-shipper", "severity": "warning",
@@ -154,6 +159,11 @@ def ddos_storm(s: Storm) -> None:
     s.alertmanager(95, [{"name": "HighRequestErrorRate", "service": "storefront", "severity": "critical",
                          "summary": "storefront 5xx above 5%", "description": "upstream connect error or disconnect",
                          "age": 10}])
+    s.datadog(100, 4111203, "Storefront 5xx error rate above 5%", metric="trace.http.request.errors",
+              scope="service:storefront", tags="service:storefront,env:prod,kube_cluster_name:prod-us-east-1",
+              body="Error rate 7.9% over the last 5 minutes", hostname="storefront-6c9d7")
+    s.pagerduty(115, "trigger", "synthetic-homepage", "Homepage availability check failing from 4 regions",
+                "synthetics-global", "critical", component="storefront", group="web", klass="availability check failure")
     s.cloudwatch(120, "shop-edge-alb-HTTPCode-ELB-5XX", "ALARM", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb,
                  "Threshold Crossed: 2 datapoints [8800.0, 9400.0] > 500.0",
                  "severity: high - load balancer returning 503s, no healthy capacity")
@@ -199,6 +209,9 @@ def memory_leak_storm(s: Storm) -> None:
     s.alertmanager(0, [{**reco, "name": "ContainerMemoryUsageHigh", "severity": "warning", "age": 600,
                         "summary": "container memory above 85% of its limit",
                         "labels": {"pod": "recommendations-7d9f8-x2kq", "container": "recommendations"}}])
+    s.opsgenie(20, "apm-heap-recommendations", "recommendations: JVM heap above 90% of max", priority="P3",
+               entity="recommendations", description="old generation 3.6 GiB of 4 GiB and rising",
+               tags=["service:recommendations", "env:prod"], details={"service": "recommendations"})
     s.alertmanager(40, [{**reco, "name": "JvmGcPauseTimeHigh", "severity": "warning", "age": 30,
                          "summary": "GC pauses above 500ms per minute",
                          "description": "old generation heap keeps growing after full GC"}])
@@ -208,6 +221,13 @@ def memory_leak_storm(s: Storm) -> None:
                          "summary": "container recommendations OOMKilled (exit code 137)",
                          "labels": {"pod": "recommendations-7d9f8-x2kq", "reason": "OOMKilled"}}])
     s.alertmanager(100, [{"name": "Watchdog", "severity": "none", "summary": "heartbeat", "namespace": "monitoring"}])
+    s.opsgenie(100, "apm-heap-recommendations", action="close")  # the restart freed the heap, for now
+    s.datadog(125, 5230017, "Recommendations p99 latency above 2s", alert_type="warning", priority="P3",
+              metric="trace.servlet.request.duration", scope="service:recommendations",
+              tags="service:recommendations,env:prod,kube_cluster_name:prod-us-east-1")
+    s.opsgenie(175, "apm-heap-recommendations", "recommendations: JVM heap above 90% of max", priority="P3",
+               entity="recommendations", description="old generation 3.7 GiB of 4 GiB and rising",
+               tags=["service:recommendations", "env:prod"], details={"service": "recommendations"})
     # the memory alert resolves after each restart and fires again as the heap refills: flapping
     for k, off in enumerate((105, 135, 165, 195)):
         st = "resolved" if k % 2 == 0 else "firing"
@@ -271,6 +291,12 @@ def api_overload_storm(s: Storm) -> None:
                  "severity: high - request count surge on the public orders API")
     s.alertmanager(45, [{**orders, "name": "HighRequestLatency", "severity": "warning", "age": 30,
                          "summary": "p99 latency above 1.2s", "description": "request queueing in the worker pool"}])
+    s.datadog(50, 7300441, "Request rate spike on orders-api", alert_type="warning", priority="P3",
+              metric="trace.http.request.hits", scope="service:orders-api",
+              tags="service:orders-api,env:prod,kube_cluster_name:prod-us-east-1",
+              body="4.6k requests/s, 5.7x the weekly baseline for this hour")
+    s.pagerduty(80, "trigger", "synthetic-mobile-order", "Mobile order placement p95 above SLO (2.5s)",
+                "synthetics-us-east-1", "warning", component="mobile-bff", group="mobile", klass="latency SLO breach")
     s.alertmanager(60, [{"name": "Watchdog", "severity": "none", "summary": "heartbeat", "namespace": "monitoring"}])
     s.alertmanager(70, [{"name": "HighRequestLatency", "service": "mobile-bff", "severity": "warning", "age": 15,
                          "summary": "p99 latency above 2s calling orders"}])
@@ -347,6 +373,10 @@ def storage_failure_storm(s: Storm) -> None:
                      "severity: high - disk writes slow", threshold=0.1)
     s.cloudwatch(45, "ledger-db-primary-DiskQueueDepth-high", "ALARM", "AWS/RDS", "DiskQueueDepth", db,
                  "Threshold Crossed: 3 datapoints > 64.0", "severity: high - I/O requests queueing on the volume")
+    s.grafana(55, [{"name": "PostgresWalVolumeFillingUp", "service": "ledger-db", "severity": "critical",
+                    "summary": "pg_wal volume fills in under 1h at the current rate",
+                    "description": "replication slot ledger_cdc inactive; WAL retained 41 GB", "age": 40,
+                    "folder": "Databases", "value": 0.93}])
     s.alertmanager(60, [{"name": "Watchdog", "severity": "none", "summary": "heartbeat", "namespace": "monitoring"}])
     s.alertmanager(70, [{"name": "HighRequestLatency", "service": "payments-api", "severity": "warning", "age": 25,
                          "summary": "p99 latency above 2s"},
@@ -369,6 +399,8 @@ def storage_failure_storm(s: Storm) -> None:
                           "description": "PANIC: could not write to file pg_wal/xlogtemp: No space left on device"}])
     s.alertmanager(140, [{"name": "HighRequestErrorRate", "service": "storefront", "severity": "critical",
                           "summary": "checkout step 5xx above 2%", "age": 6}])
+    s.opsgenie(150, "kpi-payment-confirmations", "Payment confirmations delayed more than 5 minutes", priority="P2",
+               entity="payments-api", tags=["team:payments", "kpi"], details={"service": "payments-api"})
     s.cloudwatch(170, "ledger-db-primary-WriteIOPS-drop", "ALARM", "AWS/RDS", "WriteIOPS", db,
                  "Threshold Crossed: 2 datapoints [0.0, 0.0] < 50.0", "severity: critical - writes stopped")
 

@@ -77,7 +77,10 @@ async function cognitoToken() {
 async function api(method, path, body) {
   const headers = {"Content-Type": "application/json"};
   if (state.config.auth === "cognito") headers.Authorization = await cognitoToken();
-  else headers["X-IC-User"] = localUser();
+  else {
+    headers["X-IC-User"] = localUser();
+    if (params.get("role")) headers["X-IC-Role"] = params.get("role");  // local mode: try a lower role
+  }
   const r = await fetch(state.config.api + path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
   let data = null;
   try { data = await r.json(); } catch (e) { data = {error: `${r.status} ${r.statusText}`}; }
@@ -185,6 +188,10 @@ function renderDetail(d) {
   $("alert-count").textContent = d.alerts;
   $("delivery-count").textContent = `${d.deliveries} deliveries`;
   $("cost-rate").textContent = `${money(d.cost_per_minute)}/min`;
+  const m = d.metrics || {};
+  const span = (v) => (v === null || v === undefined ? "—" : clock(v));
+  $("response-times").textContent = `detected ${span(m.ttd_seconds)} · acknowledged ${span(m.tta_seconds)}`
+    + (m.acknowledged_by ? ` by ${m.acknowledged_by}` : "") + ` · mitigated ${span(m.ttm_seconds)}`;
   tick();
 
   const pipe = $("pipeline");
