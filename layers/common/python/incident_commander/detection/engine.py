@@ -163,24 +163,17 @@ class DetectionEngine:
             rec = records.get((item.source, item.key))
             if rec is not None:
                 inc = by_id.get(rec.incident_id) if rec.incident_id else None
+                repeat = item.status == rec.status
+                # a new occurrence: firing again (after resolving, or with a new start time) once its
+                # incident stopped taking alerts, and not merely flapping
                 accepting = inc is not None and item.received_at - inc.last_received_at <= window
-                again = item.starts_at is not None and rec.starts_at is not None and item.starts_at != rec.starts_at
-                if item.status == rec.status and (accepting or not again or item.status != FIRING):
-                    # the common case in a storm: a repeat of a known alert (no model built)
-                    self._repeat(item, rec, inc, pending, result)
-                    touched[(item.source, item.key)] = rec
-                    continue
-                refire = item.status == FIRING
                 flapping = rec.flapping and bool(rec.changes) and item.received_at - rec.changes[-1] <= flap_window
-                if not refire or accepting or flapping:
-                    if item.status == rec.status:
-                        self._repeat(item, rec, inc, pending, result)
-                    else:
-                        self._known(item, rec, inc, pending, result)
+                again = item.starts_at is not None and rec.starts_at is not None and item.starts_at != rec.starts_at
+                if item.status != FIRING or accepting or flapping or (repeat and not again):
+                    # the common case in a storm is a repeat of a known alert: no model is built
+                    (self._repeat if repeat else self._known)(item, rec, inc, pending, result)
                     touched[(item.source, item.key)] = rec
                     continue
-                # firing again (a new occurrence: resolved in between, or a new start time) after its
-                # incident stopped taking alerts
             alert = item.alert
             if alert is None or alert.status != AlertStatus.FIRING or alert.is_change_event:
                 why = ("invalid alert document" if alert is None
