@@ -35,6 +35,9 @@ CORS_PREFLIGHT = ("CORS preflight (OPTIONS) requests never carry credentials (Fe
                   "would break the dashboard; the method only returns CORS headers from a mock integration")
 
 
+CORS_ORIGIN_ENV = "IC_CORS_ORIGIN"  # read by api/app.py; known only at deploy (the CloudFront domain)
+
+
 def _access_format() -> apigw.AccessLogFormat:
     return apigw.AccessLogFormat.json_with_standard_fields(
         caller=True, http_method=True, ip=True, protocol=True, request_time=True, resource_path=True,
@@ -42,11 +45,13 @@ def _access_format() -> apigw.AccessLogFormat:
 
 
 class Api(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, function: lambda_.IFunction,
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, function: lambda_.Function,
                  user_pool: cognito.IUserPool, allowed_origins: list[str], logs_key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         self.config = config
         integration = apigw.LambdaIntegration(function, proxy=True)
+        # the function's own CORS answers name the dashboard's origin, like the preflight does
+        function.add_environment(CORS_ORIGIN_ENV, allowed_origins[0])
 
         authorizer = apigw.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[user_pool],
                                                       authorizer_name=config.name("users"))

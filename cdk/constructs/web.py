@@ -54,7 +54,7 @@ class DashboardSite(Construct):
                         "calls carries its own WAF in prod")
         self.url = f"https://{self.distribution.distribution_domain_name}"
 
-    def deploy_files(self, repo: Path, settings: dict[str, str]) -> s3deploy.BucketDeployment | None:
+    def deploy_files(self, repo: Path, settings: dict) -> s3deploy.BucketDeployment | None:
         """Upload the dashboard and its config.json (deploy-time values).
 
         Files carry `Cache-Control: max-age=300`, so CloudFront serves a new deploy within five minutes

@@ -100,10 +100,10 @@ class IncidentCommanderStack(cdk.Stack):
                       callback_urls=[f"{site.url}/", *config.dashboard_callback_urls])
         self.api = Api(self, "Api", config=config, function=functions[n.F_API], user_pool=users.pool,
                        allowed_origins=[site.url, *config.dashboard_callback_urls], logs_key=keys.logs)
-        site.deploy_files(repo, {"apiUrl": self.api.human.url, "region": self.region,
-                                 "userPoolId": users.pool.user_pool_id,
-                                 "userPoolClientId": users.client.user_pool_client_id,
-                                 "authDomain": users.domain.base_url()})
+        # the dashboard's config.json (its format: local/dashboard/app.js)
+        site.deploy_files(repo, {"api": self.api.human.url, "auth": "cognito", "cognito": {
+            "domain": users.domain.base_url(), "clientId": users.client.user_pool_client_id,
+            "redirectUri": f"{site.url}/"}})
 
         # --- observability ------------------------------------------------------------------------------
         obs.alarm_on_state_machine(self.state_machine, w.STATE_MACHINE.key)

@@ -5,6 +5,7 @@ an authorizer on every route, log retention, alarms, least privilege, WAF, names
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from incident_commander import wiring as w
 
 from .conftest import REGION
 
-STAGE_CONTEXT = json.loads((__import__("pathlib").Path(__file__).resolve().parents[2] / "cdk.json")
+STAGE_CONTEXT = json.loads((Path(__file__).resolve().parents[2] / "cdk.json")
                            .read_text())["context"]["stages"]
 
 
@@ -237,6 +238,18 @@ def test_every_api_method_is_authorized(stage):
             assert api == machine and p["AuthorizationType"] == "AWS_IAM", (k, path)
     for api in (human, machine):  # every route reaches the function only through these
         assert {(api, "ANY", "/"), (api, "ANY", "/{proxy+}")} <= seen
+
+
+def test_the_api_answers_cors_for_the_dashboard_origin_only(stage):
+    (dist,) = stage.resources("AWS::CloudFront::Distribution")
+    fns = by_name(stage, "AWS::Lambda::Function", "FunctionName")
+    env = stage.template["Resources"][fns[w.FUNCTIONS[n.F_API].physical_name(stage.stage)]]["Properties"][
+        "Environment"]["Variables"]
+    assert refs(env["IC_CORS_ORIGIN"]) == {dist} and "https://" in json.dumps(env["IC_CORS_ORIGIN"])
+    for m in stage.resources("AWS::ApiGateway::Method").values():
+        if m["Properties"]["HttpMethod"] == "OPTIONS":
+            headers = m["Properties"]["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
+            assert refs(headers["method.response.header.Access-Control-Allow-Origin"]) == {dist}
 
 
 def test_api_stages_throttle_log_and_trace(stage):
@@ -501,3 +514,17 @@ def test_bedrock_grants_cover_the_configured_default_models(stage):
         (st,) = bedrock
         text = json.dumps(st["Resource"])
         assert all(f"foundation-model/{m}" in text for m in spec.bedrock_models), spec.key
+
+
+def test_the_dashboard_is_deployed_with_the_config_its_page_reads(dev):
+    """config.json in the format local/dashboard/app.js reads (values are filled in at deploy time)."""
+    import re
+
+    # deploy-time values are markers CDK's deployment handler replaces with JSON strings
+    configs = [json.loads(re.sub(r"<<marker:0xbaba:\d+>>", '"deploy-time"', p.read_text()))
+               for p in dev.outdir.rglob("config.json")]
+    (config,) = configs
+    assert config["auth"] == "cognito" and set(config) == {"api", "auth", "cognito"}
+    assert set(config["cognito"]) == {"domain", "clientId", "redirectUri"}
+    page = (Path(__file__).resolve().parents[2] / "layers/common/python/incident_commander/local/dashboard/app.js").read_text()
+    assert all(f"config.{k}" in page for k in ("api", "auth", "cognito"))
