@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,7 +71,10 @@ def _check(source: str, body: Any) -> None:
         assert Alert.model_validate(json.loads(json.dumps(a.model_dump(mode="json")))).key == a.key
 
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# IC_FUZZ_EXAMPLES=2000 for a long run; the default keeps the unit suite quick
+EXAMPLES = int(os.environ.get("IC_FUZZ_EXAMPLES", "80"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+STREAM = settings(max_examples=max(10, EXAMPLES // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ
@@ -116,7 +120,7 @@ def _record(doc: Any, seq: int) -> dict[str, Any]:
                         "data": base64.b64encode(json.dumps(doc).encode()).decode()}, "eventID": f"shardId-0:{seq}"}
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@STREAM
 @given(raw=st.lists(records | json_values, max_size=4),
        docs=st.lists(st.dictionaries(st.sampled_from(["kind", "scope", "alerts", "detail-type", "time"]),
                                      json_values | st.just("alerts")
@@ -137,7 +141,7 @@ index_entries = st.lists(st.one_of(json_values, st.tuples(
     st.integers(-5, 400) | json_values, st.integers(-5, 400) | json_values).map(list)), max_size=4)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@STREAM
 @given(header=st.fixed_dictionaries({"scope": st.sampled_from(["cluster:a", ""]) | json_values,
                                      "source": st.sampled_from(["alertmanager", ""]) | json_values,
                                      "received_at": st.sampled_from(["2026-01-01T00:00:00Z", "never"]) | json_values,
