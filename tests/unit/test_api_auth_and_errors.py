@@ -234,3 +234,34 @@ def test_scenarios_are_admin_only_and_off_in_prod(world, monkeypatch):
     monkeypatch.setenv("IC_SCENARIOS_ENABLED", "true")
     status, body, _ = call(world, "POST", "/scenarios/no-such-thing", claims=responder(groups="admin"))
     assert status == 404 and "database-cascade" in body["error"]
+
+
+def test_health_reports_plugged_components_and_fails_only_on_errors(world, monkeypatch):
+    for var in ("IC_EVENTS_TABLE", "IC_INCIDENTS_TABLE", "IC_CONTROL_TABLE", "IC_DETECTION_TABLE",
+                "IC_IDEMPOTENCY_TABLE", "IC_ALERT_STREAM", "IC_STATE_MACHINE_ARN"):
+        monkeypatch.delenv(var, raising=False)
+
+    class Router:  # a plain report, like resilience.routing.ModelRouter.health()
+        def health(self):
+            return {"task": "diagnosis", "models": [{"model": "m1", "circuit": "open"}]}
+
+    class Breakers:
+        def health(self):
+            return {"status": "degraded", "detail": {"slack": "open"}}
+
+    world.extras.update(model_router=Router(), breakers=Breakers())
+    status, report, _ = call(world, "GET", "/health", claims=responder(groups="viewer"))
+    c = report["components"]
+    assert status == 200 and report["status"] == "degraded"
+    assert c["bedrock_routing"] == {"status": "ok", "detail": {"task": "diagnosis",
+                                                               "models": [{"model": "m1", "circuit": "open"}]}}
+    assert c["circuit_breakers"]["status"] == "degraded" and c["memory"]["status"] == "not_configured"
+    assert c["topology"]["status"] == "ok" and c["tables"]["status"] == "not_configured"
+
+    class Broken:
+        def health(self):
+            raise TimeoutError("memory index unreachable")
+
+    world.extras["memory"] = Broken()
+    status, report, _ = call(world, "GET", "/health", claims=responder(groups="viewer"))
+    assert status == 503 and "memory index unreachable" in report["components"]["memory"]["detail"]["error"]

@@ -2,8 +2,9 @@
 
 Each probe returns {"status": ok | degraded | error | not_configured, "detail": {...}}. Components
 that live in other packages plug in through `Deps.extras`: an object under the key named in
-`PLUGGED` with a `health() -> dict` method in that shape (the RAG memory, Bedrock model routing,
-circuit breakers); until one is there the component reports `not_configured`.
+`PLUGGED` with a `health() -> dict` method (the RAG memory, Bedrock model routing such as
+`resilience.routing.ModelRouter`, circuit breakers), answering in that shape or with a plain
+report (taken as ok); until one is there the component reports `not_configured`.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ def _serving(detail: dict[str, Any]) -> dict[str, Any]:
 
 def tables(_deps: Deps) -> dict[str, Any]:
     found = {k: table_status(os.environ[v]) for k, v in TABLE_ENV.items() if os.environ.get(v)}
-    ok_ = all(t["state"] in SERVING for t in found.values())
-    return {"status": "ok" if found and ok_ else "degraded", "detail": found}
+    if not found:
+        return {"status": "not_configured", "detail": {}}
+    return {"status": "ok" if all(t["state"] in SERVING for t in found.values()) else "degraded", "detail": found}
 
 
 def stream(_deps: Deps) -> dict[str, Any]:
@@ -54,7 +56,10 @@ def topology(deps: Deps) -> dict[str, Any]:
 def plugged(key: str) -> Callable[[Deps], dict[str, Any]]:
     def probe(deps: Deps) -> dict[str, Any]:
         part = deps.extras.get(key)
-        return part.health() if part is not None else {"status": "not_configured", "detail": {}}
+        if part is None:
+            return {"status": "not_configured", "detail": {}}
+        report = part.health()
+        return report if "status" in report else {"status": "ok", "detail": report}  # a plain report: it answered
 
     return probe
 
