@@ -68,16 +68,24 @@ def play(stack: LocalStack, scenario: Scenario, start: datetime, speed: float, o
     """Play one scenario live; returns its incidents once every workflow has come to rest."""
     stack.put_topology(scenario.topology_yaml)
     player = Player(stack)
-    printer = TimelinePrinter(player, start, out, since=start - timedelta(hours=1), every=0.0 if speed <= 50 else 0.3)
+    frame = 0.0 if speed <= 50 else 0.3  # fast plays: the stream consumer and the printer catch up per frame
+    printer = TimelinePrinter(player, start, out, since=start - timedelta(hours=1), every=frame)
     wall0 = time.monotonic()
-    for d in scenario.render(start):
+    deliveries = scenario.render(start)
+    caught_up = 0.0
+    for i, d in enumerate(deliveries):
         delay = (d.at - start).total_seconds() / speed - (time.monotonic() - wall0)
         if delay > 0:
             time.sleep(delay)
-        status, reply = player.deliver(d.source, d.body, d.at)
+        player.clock.set(d.at)
+        status, reply = player.api("POST", f"/alerts/{d.source}", d.body, d.at)
         if status >= 300:
             print(f"  delivery refused: {status} {reply}", file=sys.stderr)
-        printer.maybe_print()
+        if time.monotonic() - caught_up >= frame or i == len(deliveries) - 1:
+            stack.pump.drain()  # the Kinesis consumer's batch, then the detection schedule's tick
+            player.tick(d.at)
+            caught_up = time.monotonic()
+            printer.maybe_print()
     cfg = DetectionConfig.model_validate({})
     t = start + timedelta(seconds=scenario.duration_s)
     end = t + timedelta(seconds=cfg.settle_max_seconds + cfg.settle_quiet_seconds + 1)
