@@ -1,4 +1,7 @@
-"""Archiver (scheduled): events of incidents resolved longer than IC_RETENTION_DAYS ago -> S3, then TTL."""
+"""Archiver (scheduled): events of incidents resolved longer than IC_RETENTION_DAYS ago -> S3, then TTL.
+
+The age is measured at the schedule's `time` (the EventBridge scheduled event's), else now.
+"""
 
 from datetime import timedelta
 
@@ -7,6 +10,7 @@ from incident_commander import names
 from incident_commander.config import ConfigError
 from incident_commander.runtime import Deps
 from incident_commander.store.retention import archive_closed
+from incident_commander.timeutil import parse_iso
 
 logger = Logger()
 _deps: Deps | None = None
@@ -18,8 +22,8 @@ def handler(event, context):
     _deps = _deps or Deps.from_env()
     if _deps.archive is None:
         raise ConfigError(f"{names.ENV_ARCHIVE_BUCKET}: not set; the archiver has nowhere to archive to")
-    outcomes = archive_closed(_deps.events, _deps.archive, _deps.clock(),
-                              timedelta(days=_deps.settings.store.retention_days))
+    now = parse_iso(event["time"]) if isinstance(event.get("time"), str) else _deps.clock()
+    outcomes = archive_closed(_deps.events, _deps.archive, now, timedelta(days=_deps.settings.store.retention_days))
     skipped = [o.model_dump() for o in outcomes if o.result == "skipped"]
     if skipped:
         logger.warning("incidents not archived", extra={"skipped": skipped})

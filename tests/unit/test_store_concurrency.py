@@ -96,3 +96,30 @@ def test_decide_sees_the_state_that_won():
 
     stored, state = append_with_retry(store, "i1", decide)
     assert seen == [1, 2] and stored[0].seq == 3 and stored[0].data["reason"] == "after 2"
+
+
+def test_an_append_landing_between_the_two_reads_of_a_verification_is_not_damage():
+    from incident_commander.store.archive import read_verified
+
+    class AppendDuringRead(InMemoryEventStore):
+        """Another writer appends right after the projection was read, before the events are."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.appends_left = 2
+
+        def read_items(self, incident_id):
+            if self.appends_left:
+                self.appends_left -= 1
+                s = self.states[incident_id]
+                self.append(incident_id, s.version, [note(f"meanwhile {self.appends_left}")], state=s)
+            return super().read_items(incident_id)
+
+    store = AppendDuringRead()
+    store.append("i1", 0, [opened()])
+    stale = store.get_state("i1")
+    items, result = read_verified(store, "i1", stale)
+    assert result.ok and result.events == len(items) == 3
+    store.items["i1"][4] = dict(items[-1], seq=4, prev_hash=items[-1]["hash"])  # an event no writer appended
+    _, result = read_verified(store, "i1", store.get_state("i1"))
+    assert not result.ok and result.first_bad_seq == 4

@@ -71,14 +71,15 @@ def decode(body: bytes) -> list[dict[str, Any]]:
     return list(doc["events"])
 
 
-def full_items(store: EventStore, incident_id: str, state: IncidentState,
-               archive: ArchiveStore | None) -> tuple[list[dict[str, Any]], int]:
-    """Every event of the incident, in order: archived ones from S3, the rest from the table.
+def full_items(store: EventStore, incident_id: str, state: IncidentState, archive: ArchiveStore | None,
+               live: list[dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Every event of the incident, in order: archived ones from S3, the rest from the table (`live`,
+    when already read).
 
     Returns (items, how many came from the archive). Raises ArchiveError when the incident was
     archived and the object is gone, unreadable here, or not the one the chain recorded.
     """
-    live = store.read_items(incident_id)
+    live = store.read_items(incident_id) if live is None else live
     meta = state.archive
     if meta is None:
         return live, 0
@@ -97,10 +98,11 @@ def full_items(store: EventStore, incident_id: str, state: IncidentState,
 def read_verified(store: EventStore, incident_id: str, state: IncidentState,
                   archive: ArchiveStore | None = None) -> tuple[list[dict[str, Any]], VerifyResult]:
     """The incident's whole chain (archive + table) and its verification against the projection."""
+    fresh, live = store.snapshot(incident_id, state)
+    state = fresh or state
     try:
-        items, archived = full_items(store, incident_id, state, archive)
+        items, archived = full_items(store, incident_id, state, archive, live)
     except ArchiveError as exc:
-        live = store.read_items(incident_id)
         return live, VerifyResult(incident_id=incident_id, ok=False, events=len(live), first_bad_seq=1,
                                   problem=str(exc))
     result = verify_chain(incident_id, items, state.last_hash, state.version)

@@ -24,6 +24,7 @@ from .hashing import GENESIS, canonical_data, event_hash
 
 MAX_EVENTS_PER_APPEND = 25  # DynamoDB transactions hold 100 items: event + marker each, + projection
 DEFAULT_ATTEMPTS = 20
+BACKOFF_CAP_S = 0.25
 
 
 class ConcurrencyError(RuntimeError):
@@ -149,6 +150,26 @@ class EventStore(abc.ABC):
     def read(self, incident_id: str) -> list[StoredEvent]:
         return [from_item(i) for i in self.read_items(incident_id)]
 
+    def snapshot(self, incident_id: str, state: IncidentState | None = None,
+                 re_reads: int = 3) -> tuple[IncidentState | None, list[dict[str, Any]]]:
+        """The projection and the stored events, consistent with each other.
+
+        They are two reads: an append landing between them makes the last stored event and the
+        projection's version differ for a moment, so then both are read again. A difference that
+        stays (an event forged or lost) is returned as read, for verification to report.
+        """
+        state = state or self.get_state(incident_id)
+        for _ in range(re_reads + 1):
+            items = self.read_items(incident_id)
+            last = int(items[-1]["seq"]) if items else 0
+            if state is None or last == state.version:
+                break
+            fresh = self.get_state(incident_id)
+            if fresh is None or fresh.version == state.version:
+                break  # nobody appended: the difference is real
+            state = fresh
+        return state, items
+
     def append(self, incident_id: str, expected_version: int, events: Sequence[NewEvent],
                now: datetime | None = None, state: IncidentState | None = None
                ) -> tuple[list[StoredEvent], IncidentState]:
@@ -188,6 +209,8 @@ def append_with_retry(store: EventStore, incident_id: str,
                 stats["conflicts"] = stats.get("conflicts", 0) + 1
             if attempt == attempts - 1:
                 raise
-            time.sleep(min(0.25, 0.004 * (2 ** attempt)) * random.random())
+            time.sleep(min(BACKOFF_CAP_S, 0.004 * (2 ** attempt)) * random.random())
+            # the state the failed write returned, even after the sleep: measured against re-reading
+            # (benchmarks/event_store.py, 8 writers on one incident) it halves the conflicts per append
             state = exc.current if exc.current is not None else store.get_state(incident_id)
     raise ConcurrencyError(incident_id)  # unreachable

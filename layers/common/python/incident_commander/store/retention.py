@@ -42,8 +42,12 @@ def archive_closed(store: EventStore, archive: ArchiveStore, now: datetime, olde
     out: list[ArchiveOutcome] = []
     for state in store.closed_before(now - older_than, limit):
         iid = state.incident_id
+        fresh, live = store.snapshot(iid, state)
+        if fresh is None or not fresh.awaits_archive:
+            continue  # reopened since the index was read
+        state = fresh
         try:
-            items, _ = full_items(store, iid, state, archive)
+            items, _ = full_items(store, iid, state, archive, live)
         except ArchiveError as exc:
             out.append(ArchiveOutcome(incident_id=iid, result="skipped", reason=str(exc)))
             continue

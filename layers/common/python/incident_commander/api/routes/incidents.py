@@ -121,6 +121,8 @@ def verification(d: Deps, incident_id: str, s: IncidentState) -> tuple[dict, boo
         bad = next((r for r in report.regions if r.status in ("damaged", "diverged")), None)
         if result.ok and bad is not None:
             body.update(first_bad_seq=bad.first_bad_seq, problem=f"{bad.region}: {bad.problem}")
+    if not ok:
+        body["error"] = body.get("problem") or "the chain does not verify"  # the documented error shape
     return body, ok
 
 
