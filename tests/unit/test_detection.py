@@ -174,6 +174,17 @@ def test_the_same_alert_twice_in_one_batch_is_one_alert_delivered_twice():
     assert eng.store.scope(scope).incidents[0].distinct == 1
 
 
+def test_repeats_rewrite_the_alert_index_only_when_due_a_refresh():
+    eng, _, _ = engine()
+    (a,) = alerts(("HighRequestErrorRate", "api"))
+    eng.process([a], "b1")
+    stored = eng.store.alerts[("alertmanager", a.key)]
+    eng.process(alerts(("HighRequestErrorRate", "api"), at=T0 + timedelta(minutes=30)), "b2")
+    assert eng.store.alerts[("alertmanager", a.key)] == stored  # a repeat: no write
+    eng.process(alerts(("HighRequestErrorRate", "api"), at=T0 + timedelta(minutes=70)), "b3")
+    assert eng.store.record("alertmanager", a.key).last_received_at == T0 + timedelta(minutes=70)
+
+
 def test_repeats_alone_are_counted_lazily_but_exactly_before_diagnosis():
     eng, events, wf = engine()  # count_flush_seconds 60
     for i in range(5):

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from ..config import Settings
@@ -43,6 +44,7 @@ from .state import AlertRecord, OpenIncident, ScopeState
 
 ACTOR = "agent:detection"
 MAX_WATERMARKS = 64  # (shard, partition key) watermarks kept per scope; the oldest are forgotten
+INDEX_REFRESH = timedelta(hours=1)  # a repeat rewrites its alert's index entry at most this often
 FIRING = AlertStatus.FIRING.value
 
 
@@ -148,7 +150,7 @@ class DetectionEngine:
         version = state.version
         fresh = self._unapplied(state, items)
         result.redelivered += len(items) - len(fresh)
-        fresh.sort(key=lambda i: (i.received_at, i.event_time))
+        fresh.sort(key=attrgetter("received_at", "event_time"))
         records = self.store.get_alerts(list({(i.source, i.key) for i in fresh}))
         pending: dict[str, _Pending] = defaultdict(_Pending)
         by_id = {i.id: i for i in state.incidents}
@@ -170,9 +172,11 @@ class DetectionEngine:
                 flapping = rec.flapping and bool(rec.changes) and item.received_at - rec.changes[-1] <= flap_window
                 again = item.starts_at is not None and rec.starts_at is not None and item.starts_at != rec.starts_at
                 if item.status != FIRING or accepting or flapping or (repeat and not again):
-                    # the common case in a storm is a repeat of a known alert: no model is built
+                    # the common case in a storm is a repeat of a known alert: no model is built, and the
+                    # index entry is rewritten only when it changed or is due a refresh (its TTL)
+                    if not repeat or item.received_at - rec.last_received_at > INDEX_REFRESH:
+                        touched[(item.source, item.key)] = rec
                     (self._repeat if repeat else self._known)(item, rec, inc, pending, result)
-                    touched[(item.source, item.key)] = rec
                     continue
             alert = item.alert
             if alert is None or alert.status != AlertStatus.FIRING or alert.is_change_event:
