@@ -123,12 +123,10 @@ STORM = (("HighRequestErrorRate", "orders", "errors"), ("HighRequestErrorRate", 
          ("TooManyConnections", "orders-db", "connection pool exhausted"))
 
 
-def test_llm_converse_through_the_bedrock_double(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+def test_llm_converse_through_the_bedrock_double(session):
     inp = DiagnosisInput.build(incident(*STORM), SHOP)
     with BedrockDouble(converse=_answer) as double:
-        client = runtime_client(REGION, double.endpoint, timeout_s=2.0)
+        client = runtime_client(REGION, double.endpoint, timeout_s=2.0, session=session)
         hyps = LlmDiagnoser(client, LlmConfig(enabled=True)).diagnose(inp)
         assert (hyps[0].category, hyps[0].service) == (Category.RESOURCE_EXHAUSTION, "orders-db")
         sent = double.requests[-1][2]
@@ -136,11 +134,9 @@ def test_llm_converse_through_the_bedrock_double(monkeypatch):
         assert not double.rejected
 
 
-def test_llm_slower_than_its_timeout_steps_aside(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+def test_llm_slower_than_its_timeout_steps_aside(session):
     inp = DiagnosisInput.build(incident(*STORM), SHOP)
     with BedrockDouble(converse=_answer, delay_s=1.5) as double:
-        client = runtime_client(REGION, double.endpoint, timeout_s=0.5, max_attempts=1)
+        client = runtime_client(REGION, double.endpoint, timeout_s=0.5, max_attempts=1, session=session)
         with pytest.raises(LlmUnavailable, match="timeout"):
             LlmDiagnoser(client, LlmConfig(enabled=True)).diagnose(inp)

@@ -27,14 +27,18 @@ class BedrockUnavailable(RuntimeError):
 
 
 def runtime_client(region: str | None = None, endpoint_url: str | None = None, timeout_s: float = 8.0,
-                   max_attempts: int = 2) -> Any:
-    """A bedrock-runtime client with a strict read timeout and botocore's own (bounded) retries."""
+                   max_attempts: int = 2, session: Any = None) -> Any:
+    """A bedrock-runtime client with a strict read timeout and botocore's own (bounded) retries.
+
+    A session of its own by default (credentials as the environment has them now), not boto3's
+    process-wide default session."""
     import boto3
     from botocore.config import Config
 
     cfg = Config(connect_timeout=min(2.0, timeout_s), read_timeout=timeout_s,
                  retries={"max_attempts": max_attempts, "mode": "standard"})
-    return boto3.client("bedrock-runtime", region_name=region, endpoint_url=endpoint_url, config=cfg)
+    return (session or boto3.Session()).client("bedrock-runtime", region_name=region, endpoint_url=endpoint_url,
+                                               config=cfg)
 
 
 def _unavailable(exc: Exception) -> BedrockUnavailable:
