@@ -179,10 +179,12 @@ def test_repeats_rewrite_the_alert_index_only_when_due_a_refresh():
     (a,) = alerts(("HighRequestErrorRate", "api"))
     eng.process([a], "b1")
     stored = eng.store.alerts[("alertmanager", a.key)]
-    eng.process(alerts(("HighRequestErrorRate", "api"), at=T0 + timedelta(minutes=30)), "b2")
+    body = am_body(am_alert("HighRequestErrorRate", "api", T0))  # still firing: the same startsAt
+    eng.process(parse("alertmanager", body, T0 + timedelta(minutes=30)), "b2")
     assert eng.store.alerts[("alertmanager", a.key)] == stored  # a repeat: no write
-    eng.process(alerts(("HighRequestErrorRate", "api"), at=T0 + timedelta(minutes=70)), "b3")
-    assert eng.store.record("alertmanager", a.key).last_received_at == T0 + timedelta(minutes=70)
+    eng.process(parse("alertmanager", body, T0 + timedelta(minutes=70)), "b3")
+    record = eng.store.record("alertmanager", a.key)
+    assert record.last_received_at == T0 + timedelta(minutes=70)
 
 
 def test_repeats_alone_are_counted_lazily_but_exactly_before_diagnosis():

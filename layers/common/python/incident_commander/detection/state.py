@@ -62,8 +62,8 @@ class ScopeState(BaseModel):
 class AlertRecord:
     """One alert's index entry. A plain slotted class, not a pydantic model: the storm path touches one
     per alert, and its JSON is read and written with orjson (`from_json` / `to_json`). Repeats alone
-    rewrite it at most hourly (`engine.INDEX_REFRESH`), so `deliveries` and `last_received_at` may lag
-    by that much; the incident's counts are the exact ones."""
+    rewrite it at most hourly (`engine.INDEX_REFRESH`, which keeps its TTL fresh), so its
+    `deliveries` and `last_received_at` are approximate; the incident's counts are the exact ones."""
 
     source: str
     key: str
