@@ -131,3 +131,17 @@ def test_nothing_is_repaired_while_the_home_region_is_down(regions):
     assert status(report) == {HOME: "unavailable", REPLICA: "ok", "eu-west-1": "damaged"}
     assert report.repairs == [] and "unavailable" in report.note
     assert third.read_items("i1")[0]["actor"] == "mallory"
+
+
+def test_a_projection_changed_by_hand_is_named_and_rebuilt_from_the_events(regions):
+    from incident_commander.store.archive import read_verified
+
+    home, replica, stores = regions
+    replica.states["i1"] = replica.states["i1"].model_copy(update={"title": "nothing to see"})
+    _, result = read_verified(replica, "i1", replica.get_state("i1"))
+    assert not result.ok and result.first_bad_seq is None and "(title differ)" in result.problem
+    report, _ = check("i1", stores, HOME)
+    assert status(report) == {HOME: "ok", REPLICA: "damaged"}
+    after = repair("i1", stores, HOME)
+    assert after.repairs[0]["projection_restored"] and after.repairs[0]["seqs"] == []
+    assert replica.get_state("i1").title == "t"

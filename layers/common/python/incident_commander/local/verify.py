@@ -95,7 +95,8 @@ def _one(store: Any, archive: Any, iid: str, spans: Any, args: argparse.Namespac
         archived = f", {result.archived_events} from the archive" if result.archived_events else ""
         print(f"{iid}: verified, {result.events} events{archived}, head {result.head_hash[:12] if result.head_hash else '-'}")
     else:
-        print(f"{iid}: NOT VERIFIED at event {result.first_bad_seq}: {result.problem}")
+        where = f" at event {result.first_bad_seq}" if result.first_bad_seq else ""
+        print(f"{iid}: NOT VERIFIED{where}: {result.problem}")
     for r in report.regions if report else ():
         detail = f" at event {r.first_bad_seq}" if r.first_bad_seq else ""
         print(f"  {r.region}: {r.status}{detail}{': ' + r.problem if r.problem else ''}")

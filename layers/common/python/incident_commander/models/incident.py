@@ -40,10 +40,16 @@ class AlertView(BaseModel):
     reason: dict[str, Any] = Field(default_factory=dict)
 
 
+# Bumped whenever `apply` changes what it derives from the same events: verification compares a
+# stored projection with the fold of its events only when both come from the same fold version.
+FOLD_VERSION = 1
+
+
 class IncidentState(BaseModel):
     incident_id: str
     version: int = 0
     last_hash: str = ""
+    fold_version: int = 0  # the FOLD_VERSION of the code that wrote this projection (0: before it was recorded)
     status: IncidentStatus = IncidentStatus.OPEN
     scope: str = ""
     title: str = ""
@@ -103,6 +109,7 @@ def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
     copied, so folding stays cheap for incidents holding hundreds of alerts.
     """
     s = state.model_copy()
+    s.fold_version = FOLD_VERSION
     s.version = event.seq
     s.last_hash = event.hash
     s.updated_at = event.at

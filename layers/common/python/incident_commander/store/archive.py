@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import names as n
 from ..models.incident import IncidentState
-from .integrity import VerifyResult, verify_chain
+from .integrity import VerifyResult, verify_incident_items
 from .port import EventStore
 
 FORMAT = 1
@@ -105,7 +105,7 @@ def read_verified(store: EventStore, incident_id: str, state: IncidentState,
     except ArchiveError as exc:
         return live, VerifyResult(incident_id=incident_id, ok=False, events=len(live), first_bad_seq=1,
                                   problem=str(exc))
-    result = verify_chain(incident_id, items, state.last_hash, state.version)
+    result = verify_incident_items(incident_id, items, state)
     result.archived_events = archived
     return items, result
 

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .. import names as n
+from ..models.incident import FOLD_VERSION, IncidentState, fold
 from .hashing import GENESIS, HASHED_FIELDS, event_hash
 
 # every attribute an event item may carry: the hashed ones, its hash, and the TTL retention sets
@@ -69,6 +70,28 @@ def verify_chain(incident_id: str, items: Sequence[dict[str, Any]], expected_hea
     if expected_head is not None and items and expected_head != prev:
         return bad(len(items), f"event {len(items)} is not the last event the incident recorded (head hash differs)")
     return VerifyResult(incident_id=incident_id, ok=True, events=len(items), head_hash=prev if items else None)
+
+
+def verify_incident_items(incident_id: str, items: Sequence[dict[str, Any]], state: IncidentState) -> VerifyResult:
+    """The chain against the projection's version and head, then the projection itself: it must be
+    the fold of the events (compared only when written by this FOLD_VERSION), or someone changed
+    what the API shows without touching the events."""
+    result = verify_chain(incident_id, items, state.last_hash, state.version)
+    if result.ok and state.fold_version == FOLD_VERSION:
+        from .port import from_item
+
+        differ = projection_differences(state, fold(incident_id, [from_item(i) for i in items]))
+        if differ:
+            return result.model_copy(update={"ok": False, "first_bad_seq": None, "problem": (
+                f"the incident's projection does not match its events ({', '.join(differ)} differ): "
+                "it was changed outside the store")})
+    return result
+
+
+def projection_differences(stored: IncidentState, folded: IncidentState) -> list[str]:
+    """The top-level fields where a stored projection differs from the fold of its events."""
+    a, b = stored.model_dump(mode="json"), folded.model_dump(mode="json")
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
 
 
 def _int(value: Any) -> int | None:

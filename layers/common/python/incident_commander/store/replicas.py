@@ -29,9 +29,9 @@ from pydantic import BaseModel, Field
 
 from .. import names as n
 from ..models.events import EventRepaired, EventType, NewEvent
-from ..models.incident import IncidentState, fold
+from ..models.incident import FOLD_VERSION, IncidentState, fold
 from ..timeutil import utcnow
-from .integrity import VerifyResult, verify_chain
+from .integrity import VerifyResult, projection_differences, verify_chain, verify_incident_items
 from .port import ConcurrencyError, EventStore, StoreUnavailable, append_with_retry, from_item
 
 Status = Literal["ok", "behind", "damaged", "diverged", "unavailable", "absent"]
@@ -61,8 +61,7 @@ class _Copy:
     def __init__(self, region: str, state: IncidentState | None, items: list[dict[str, Any]]):
         self.region, self.state, self.items = region, state, items
         self.chain = verify_chain(state.incident_id if state else (items[0]["incident_id"] if items else ""), items)
-        self.full: VerifyResult = (verify_chain(state.incident_id, items, state.last_hash, state.version)
-                                   if state else self.chain)
+        self.full: VerifyResult = verify_incident_items(state.incident_id, items, state) if state else self.chain
 
 
 def _fields(item: dict[str, Any]) -> dict[str, Any]:
@@ -101,8 +100,8 @@ def check(incident_id: str, stores: Mapping[str, EventStore], home_region: str) 
         elif c is reference or (c.full.ok and len(c.items) == len(reference.items)
                                 and _is_prefix(c.items, reference.items)):
             regions[region] = RegionCopy(**base, status="ok")
-        elif c.chain.ok and _is_prefix(c.items, reference.items) and (c.state is None
-                                                                      or c.state.version <= len(c.items)):
+        elif c.chain.ok and len(c.items) < len(reference.items) and _is_prefix(c.items, reference.items) and (
+                c.state is None or c.state.version <= len(c.items)):
             regions[region] = RegionCopy(**base, status="behind",
                                          problem=f"{len(reference.items) - len(c.items)} event(s) not replicated yet")
         elif c.full.ok and not _is_prefix(reference.items, c.items):
@@ -180,8 +179,9 @@ def _repair_one(incident_id: str, store: EventStore, damaged: _Copy, reference: 
     repaired = [*good, *kept]
     restored = False
     state = damaged.state
-    if state is None or state.version != len(repaired) or state.last_hash != repaired[-1]["hash"]:
-        rebuilt = fold(incident_id, [from_item(i) for i in repaired])
+    rebuilt = fold(incident_id, [from_item(i) for i in repaired])
+    if state is None or state.version != len(repaired) or state.last_hash != repaired[-1]["hash"] or (
+            state.fold_version == FOLD_VERSION and projection_differences(state, rebuilt)):
         try:
             store.put_state(rebuilt, state.version if state else None)
             restored = True
