@@ -109,13 +109,23 @@ class DetectionEngine:
     # ------------------------------------------------------------------------------------------
     def process(self, alerts: Iterable[Alert | Incoming], batch_id: str) -> BatchResult:
         """Apply a batch: canonical Alerts (tests, replays) or decoded stream items (`Incoming`)."""
+        return self.process_groups([[a] for a in alerts], batch_id)
+
+    def process_groups(self, groups: Iterable[list[Alert | Incoming]], batch_id: str) -> BatchResult:
+        """Apply a batch given as groups whose items share one scope (a stream record's alerts), so a
+        group is placed by its first item's scope; items without one are placed one by one."""
         result = BatchResult()
         by_scope: dict[str, list[Incoming]] = defaultdict(list)
         topo = self.topology()
-        for a in alerts:
-            item = a if isinstance(a, Incoming) else Incoming.of(a)
-            by_scope[item.scope or correlation_scope(item.alert, topo)].append(item)
-            result.alerts_in += 1
+        for group in groups:
+            result.alerts_in += len(group)
+            first = group[0] if group else None
+            if isinstance(first, Incoming) and first.scope:
+                by_scope[first.scope] += group  # type: ignore[arg-type]
+                continue
+            for a in group:
+                item = a if isinstance(a, Incoming) else Incoming.of(a)
+                by_scope[item.scope or correlation_scope(item.alert, topo)].append(item)
         for scope, items in by_scope.items():
             self._process_scope(scope, items, batch_id, topo, result)
         return result

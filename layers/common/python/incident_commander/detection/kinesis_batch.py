@@ -99,7 +99,7 @@ def _sequence(record: Any) -> str:
 def handle_batch(event: dict[str, Any], engine: DetectionEngine) -> tuple[dict[str, Any], BatchResult]:
     """Returns the Lambda partial-batch response and what the batch did."""
     failures: list[tuple[str, str]] = []
-    items: list[Incoming] = []
+    groups: list[list[Incoming]] = []
     seqs: list[str] = []
     times: dict[str, datetime] = {}
     result = BatchResult()
@@ -109,12 +109,12 @@ def handle_batch(event: dict[str, Any], engine: DetectionEngine) -> tuple[dict[s
     try:
         for record in records_in if isinstance(records_in, list) else []:
             try:
-                items += decode_record(record, times)
+                groups.append(decode_record(record, times))
                 seqs.append(str(record["kinesis"]["sequenceNumber"]))
             except PoisonRecord as exc:
                 failures.append((_sequence(record), str(exc)))
-        if items:
-            result = engine.process(items, hashlib.sha256("|".join(seqs).encode()).hexdigest()[:16])
+        if any(groups):
+            result = engine.process_groups(groups, hashlib.sha256("|".join(seqs).encode()).hexdigest()[:16])
     finally:
         if collecting:
             gc.enable()

@@ -85,14 +85,14 @@ class AlertRecord:
     @classmethod
     def from_json(cls, text: str | bytes) -> AlertRecord:
         d = orjson.loads(text)
-        starts = d.get("starts_at")
+        starts, changes = d.get("starts_at"), d.get("changes")
         return cls(source=d["source"], key=d["key"], status=d["status"],
                    last_received_at=_dt(d["last_received_at"]), incident_id=d.get("incident_id"),
-                   changes=[_dt(c) for c in d.get("changes") or ()], flapping=bool(d.get("flapping")),
+                   changes=[_dt(c) for c in changes] if changes else [], flapping=bool(d.get("flapping")),
                    deliveries=int(d.get("deliveries") or 0), starts_at=_dt(starts) if starts else None,
                    noise_reason=d.get("noise_reason"))
 
 
 def _dt(value: str) -> datetime:
-    dt = datetime.fromisoformat(value)
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    dt = datetime.fromisoformat(value)  # written aware (orjson: +00:00; pydantic: Z): tzinfo is set
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
