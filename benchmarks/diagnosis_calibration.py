@@ -57,6 +57,57 @@ def judged(case: Path) -> list[dict]:
     return out
 
 
+def learned(cases: Path) -> None:
+    """Leave-one-out learning: each case diagnosed with a memory holding every OTHER case's incidents,
+    resolved with their confirmed root cause (as a responder would confirm it). Shows what the memory
+    adds once it has seen similar incidents; never the reported figure (that starts from an empty memory)."""
+    import subprocess
+    import sys
+    import tempfile
+    from datetime import timedelta
+
+    import incident_commander.memory.factory as factory
+    from incident_commander.memory.embedded import EmbeddedMemory
+    from incident_commander.memory.embedders import CachedEmbedder, MiniLMEmbedder
+    from incident_commander.memory.knowledge import load_knowledge
+    from incident_commander.memory.learning import pattern_from_incident
+
+    names = sorted(c.name for c in cases.iterdir() if (c / "expected.json").is_file())
+    learned_from: dict[str, list] = {}
+    for name in names:  # first pass: what each case's incidents look like, confirmed by its answer key
+        itbench_fast.InMemoryEventStore = RecordingStore
+        itbench_fast.run_case(cases / name)
+        states = list(RecordingStore.last.states.values())
+        pats = []
+        for i, exp in enumerate(json.loads((cases / name / "expected.json").read_text())["incidents"]):
+            best = max(states, key=lambda s, k=set(exp["alert_keys"]): len(k & set(s.alerts)), default=None)
+            if best is None or best.first_alert_at is None:
+                continue
+            done = best.model_copy(update={"resolved_at": best.first_alert_at + timedelta(minutes=20),
+                                           "confirmed_root_cause": {"category": exp["category"],
+                                                                    "service": exp["service"], "by": "leave-one-out"}})
+            pats.append(pattern_from_incident(done).model_copy(update={"id": f"{name}:{i}"}))
+        learned_from[name] = pats
+    embedder = CachedEmbedder(MiniLMEmbedder())
+    knowledge = load_knowledge()
+    real = factory.store_for
+    with tempfile.TemporaryDirectory() as out:
+        try:
+            for name in names:
+                store = EmbeddedMemory(":memory:", embedder)
+                store.upsert(knowledge + [p for other, ps in learned_from.items() if other != name for p in ps])
+                factory.store_for = lambda _cfg, store=store: store
+                (Path(out) / f"{name}.json").write_text(json.dumps(itbench_fast.run_case(cases / name)))
+        finally:
+            factory.store_for = real
+        r = subprocess.run([sys.executable, str(cases.parent / "score.py"), str(cases), out], capture_output=True,
+                           text=True)
+    score = json.loads(r.stdout)
+    print("\nWith a memory of the other cases' confirmed incidents (leave-one-out, not the reported figure):")
+    print("  " + ", ".join(f"{k} {score[k]}" for k in ("category_accuracy", "service_top1", "service_top3",
+                                                       "unsafe_auto_rate")))
+
+
 def scenarios() -> None:
     """The demo scenarios through the same in-process pipeline: decided root cause vs the expected one."""
     from types import SimpleNamespace
@@ -98,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--eval", type=Path, default=itbench_fast.DEFAULT_EVAL)
     p.add_argument("--set", default="itbench")
+    p.add_argument("--learned", action="store_true", help="also run the leave-one-out learning experiment")
     args = p.parse_args(argv)
     results = [r for case in sorted((args.eval / args.set).iterdir()) if (case / "expected.json").is_file()
                for r in judged(case)]
@@ -125,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     for agent, rows in sorted(per.items()):
         table(rows, f"Reliability: {agent}")
     scenarios()
+    if args.learned:
+        learned(args.eval / args.set)
     return 0
 
 
