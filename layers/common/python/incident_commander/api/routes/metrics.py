@@ -5,6 +5,7 @@ Definitions are in `incident_commander/metrics.py` and the README.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from ..schemas import errors, ok
 from .incidents import IncidentId
 
 DEFAULT_WINDOW = timedelta(days=30)
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 MAX_INCIDENTS = 5000  # read at most this many incidents per request; `truncated` says when more matched
 PAGE = 100
 
@@ -67,7 +69,10 @@ def register(ctx: ApiContext) -> None:
     ):
         ctx.require(Role.VIEWER)
         now = ctx.now()
+        raw = ctx.query()
         for name, value in (("since", since), ("until", until)):
+            if value is not None and not ISO_DATE.match(raw.get(name, "")):  # pydantic also takes epoch numbers
+                raise ApiError(400, f"{name}: expected an ISO 8601 time (e.g. 2026-01-01T12:00:00Z)", field=name)
             if value is not None and value.tzinfo is None:
                 raise ApiError(400, f"{name}: give a time zone (e.g. 2026-01-01T12:00:00Z)", field=name)
         hi = until or now
