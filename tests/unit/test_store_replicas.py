@@ -145,3 +145,26 @@ def test_a_projection_changed_by_hand_is_named_and_rebuilt_from_the_events(regio
     after = repair("i1", stores, HOME)
     assert after.repairs[0]["projection_restored"] and after.repairs[0]["seqs"] == []
     assert replica.get_state("i1").title == "t"
+
+
+def test_archived_incidents_compare_their_archived_events_from_the_archive(regions):
+    from datetime import timedelta
+
+    from incident_commander.models.events import Reopened, Resolved
+    from incident_commander.store.archive import InMemoryArchive
+    from incident_commander.store.retention import archive_closed
+
+    home, replica, stores = regions
+    archive = InMemoryArchive()
+    home.append("i1", 5, [NewEvent.of(EventType.RESOLVED, Resolved(by="a"), AT, "h")])
+    archive_closed(home, archive, AT + timedelta(days=100), older_than=timedelta(days=90))
+    home.append("i1", 7, [NewEvent.of(EventType.REOPENED, Reopened(by="b", reason="r"), AT, "h")])
+    replicate(home, replica)
+    home.run_ttl(int((AT + timedelta(days=100)).timestamp()))  # the home region's sweeper ran, the replica's not yet
+    assert [i["seq"] for i in home.read_items("i1")] == [7, 8]
+    report, _ = check("i1", stores, HOME, archive)
+    assert report.ok and status(report) == {HOME: "ok", REPLICA: "ok"}
+    replica.items["i1"][8]["actor"] = "mallory"
+    after = repair("i1", stores, HOME, archive=archive)
+    assert after.repairs[0]["seqs"] == [8] and after.ok  # archived events are never written back
+    assert 1 not in home.items["i1"]

@@ -86,7 +86,7 @@ def _one(store: Any, archive: Any, iid: str, spans: Any, args: argparse.Namespac
         return 2
     report = None
     if spans is not None:
-        report = repair(iid, *spans) if args.repair else check(iid, *spans)[0]
+        report = repair(iid, *spans, archive=archive) if args.repair else check(iid, *spans, archive)[0]
     ok = result.ok and (report is None or report.ok)
     if args.json:
         print(json.dumps({**result.model_dump(), "replicas": report.model_dump() if report else None}))

@@ -31,6 +31,7 @@ from .. import names as n
 from ..models.events import EventRepaired, EventType, NewEvent
 from ..models.incident import FOLD_VERSION, IncidentState, fold
 from ..timeutil import utcnow
+from .archive import ArchiveError, ArchiveStore, full_items
 from .integrity import VerifyResult, projection_differences, verify_chain, verify_incident_items
 from .port import ConcurrencyError, EventStore, StoreUnavailable, append_with_retry, from_item
 
@@ -72,8 +73,10 @@ def _is_prefix(short: list[dict[str, Any]], long: list[dict[str, Any]]) -> bool:
     return len(short) <= len(long) and all(_fields(a) == _fields(b) for a, b in zip(short, long, strict=False))
 
 
-def check(incident_id: str, stores: Mapping[str, EventStore], home_region: str) -> tuple[ReplicaReport, dict]:
-    """Read and classify every region's copy (no writes). Returns the report and the copies read."""
+def check(incident_id: str, stores: Mapping[str, EventStore], home_region: str,
+          archive: ArchiveStore | None = None) -> tuple[ReplicaReport, dict]:
+    """Read and classify every region's copy (no writes). Returns the report and the copies read.
+    An archived incident's events 1..N come from the (one) archive for every region."""
     copies: dict[str, _Copy] = {}
     regions: dict[str, RegionCopy] = {}
     for region, store in stores.items():
@@ -85,6 +88,12 @@ def check(incident_id: str, stores: Mapping[str, EventStore], home_region: str) 
         if state is None and not items:
             regions[region] = RegionCopy(region=region, status="absent", problem="no copy of this incident")
             continue
+        if state is not None and state.archive is not None:
+            try:
+                items, _ = full_items(store, incident_id, state, archive, items)
+            except ArchiveError as exc:
+                regions[region] = RegionCopy(region=region, status="damaged", problem=str(exc))
+                continue
         copies[region] = _Copy(region, state, items)
     home = copies.get(home_region)
     if home is not None and home.full.ok:
@@ -130,9 +139,9 @@ def _first_difference(items: list[dict[str, Any]], reference: list[dict[str, Any
 
 
 def repair(incident_id: str, stores: Mapping[str, EventStore], home_region: str,
-           now: datetime | None = None) -> ReplicaReport:
+           now: datetime | None = None, archive: ArchiveStore | None = None) -> ReplicaReport:
     """Check every region and repair the damaged copies from the reference (see module doc)."""
-    report, copies = check(incident_id, stores, home_region)
+    report, copies = check(incident_id, stores, home_region, archive)
     damaged = [r for r in report.regions if r.status == "damaged"]
     if not damaged or report.reference_region is None:
         return report
@@ -151,7 +160,7 @@ def repair(incident_id: str, stores: Mapping[str, EventStore], home_region: str,
         append_with_retry(stores[home_region], incident_id, lambda _s, rec=rec, key=key: [
             NewEvent.of(EventType.EVENT_REPAIRED, rec, at, ACTOR, key)])
         report.repairs.append(rec.model_dump())
-    after, _ = check(incident_id, stores, home_region)
+    after, _ = check(incident_id, stores, home_region, archive)
     after.repairs, after.note = report.repairs, report.note
     return after
 
@@ -160,7 +169,9 @@ def _repair_one(incident_id: str, store: EventStore, damaged: _Copy, reference: 
                 home: bool) -> EventRepaired:
     have = {int(i["seq"]): i for i in damaged.items}
     good = reference.items
-    rewrite = [i for i in good if int(i["seq"]) not in have or _fields(have[int(i["seq"])]) != _fields(i)]
+    archived = damaged.state.archive["events"] if damaged.state and damaged.state.archive else 0
+    rewrite = [i for i in good if int(i["seq"]) > archived  # archived events stay in S3, expired on purpose
+               and (int(i["seq"]) not in have or _fields(have[int(i["seq"])]) != _fields(i))]
     # events past the reference: in the home region they are its own newest appends when the
     # reference is a replica behind it, kept if they chain onto the repaired copy; a replica never
     # holds events the home region did not write, so there they go

@@ -116,7 +116,7 @@ def verification(d: Deps, incident_id: str, s: IncidentState) -> tuple[dict, boo
     body, ok = result.model_dump(), result.ok
     spans = regions_of(d.events)
     if spans is not None:
-        report, _ = replica_check(incident_id, *spans)
+        report, _ = replica_check(incident_id, *spans, archive=d.archive)
         body["replicas"], ok = report.model_dump(), ok and report.ok
         bad = next((r for r in report.regions if r.status in ("damaged", "diverged")), None)
         if result.ok and bad is not None:

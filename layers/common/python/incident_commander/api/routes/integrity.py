@@ -26,5 +26,5 @@ def register(ctx: ApiContext) -> None:
         spans = regions_of(d.events)
         if spans is None:
             raise ApiError(409, "the event store has no replica regions (IC_REPLICA_REGIONS): nothing to compare")
-        report = repair(incident_id, *spans, now=ctx.now())
+        report = repair(incident_id, *spans, now=ctx.now(), archive=d.archive)
         return json_response(200 if report.ok else 409, report.model_dump(mode="json"))
