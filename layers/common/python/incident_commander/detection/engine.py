@@ -186,7 +186,11 @@ class DetectionEngine:
                     # index entry is rewritten only when it changed or is due a refresh (its TTL)
                     if not repeat or item.received_at - rec.last_received_at > INDEX_REFRESH:
                         touched[(item.source, item.key)] = rec
-                    (self._repeat if repeat else self._known)(item, rec, inc, pending, result)
+                    self._count(item, rec, pending)
+                    if repeat:
+                        result.duplicates += 1
+                    else:
+                        self._known(item, rec, inc, pending, result)
                     continue
             alert = item.alert
             if alert is None or alert.status != AlertStatus.FIRING or alert.is_change_event:
@@ -275,9 +279,8 @@ class DetectionEngine:
         return False
 
     @staticmethod
-    def _repeat(item: Incoming, rec: AlertRecord, inc: OpenIncident | None, pending: dict[str, _Pending],
-                result: BatchResult) -> None:
-        """A repeat delivery: counted on the alert and on its incident (even one no longer open)."""
+    def _count(item: Incoming, rec: AlertRecord, pending: dict[str, _Pending]) -> None:
+        """A delivery, counted on the alert and on its incident (even one no longer open)."""
         rec.deliveries += 1
         rec.last_received_at = item.received_at
         if rec.incident_id:
@@ -285,18 +288,10 @@ class DetectionEngine:
             p.deliveries += 1
             p.counted += 1
             p.at = item.received_at
-        result.duplicates += 1
 
     def _known(self, item: Incoming, rec: AlertRecord, inc: OpenIncident | None, pending: dict[str, _Pending],
                result: BatchResult) -> None:
-        """A state change (resolved, acknowledged, firing again) of an alert already placed."""
-        rec.deliveries += 1
-        rec.last_received_at = item.received_at
-        if rec.incident_id:
-            p = pending[rec.incident_id]
-            p.deliveries += 1
-            p.counted += 1
-            p.at = item.received_at
+        """A state change (resolved, acknowledged, firing again) of an alert already placed (counted)."""
         window = timedelta(seconds=self.cfg.flap_window_seconds)
         rec.changes = [t for t in rec.changes if item.received_at - t <= window][-(self.cfg.flap_threshold * 2):] \
             + [item.received_at]
