@@ -255,6 +255,20 @@ def test_a_still_firing_alert_resent_later_is_a_repeat_but_a_new_occurrence_is_a
     assert len(events.states) == 2
 
 
+def test_repeats_after_diagnosis_are_written_by_a_tick_once_the_storm_stops():
+    eng, events, wf = engine({"settle_quiet_seconds": 0, "settle_max_seconds": 0})
+    body = am_body(am_alert("HighRequestErrorRate", "api", T0))
+    eng.process(parse("alertmanager", body, T0), "b0")
+    assert len(wf.started) == 1  # diagnosed at once
+    for i in range(1, 4):
+        eng.process(parse("alertmanager", body, T0 + timedelta(seconds=5 * i)), f"b{i}")
+    (state,) = events.states.values()
+    assert state.alert_deliveries == 1  # three repeats counted, not yet written
+    assert eng.tick(T0 + timedelta(minutes=5)) == []
+    (state,) = events.states.values()
+    assert state.alert_deliveries == 4 and eng.store.pending == {}
+
+
 # --- thresholds ---------------------------------------------------------------------------------
 def test_severity_floor_and_resolved_first_are_noise():
     eng, events, _ = engine()
