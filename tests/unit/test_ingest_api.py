@@ -240,6 +240,7 @@ def test_against_moto_secrets_manager_and_kinesis_end_to_end(monkeypatch):
 
     for k, v in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
         monkeypatch.setenv(k, v)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # the session's local stack may be up: stay in-process
     with mock_aws():
         sm, kinesis = boto3.client("secretsmanager"), boto3.client("kinesis")
         sm.create_secret(Name="ic-test-webhook-tokens", SecretString=json.dumps({"alertmanager": "s3cret"}))
