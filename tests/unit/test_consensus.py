@@ -196,3 +196,36 @@ def test_track_record_learns_from_confirmed_root_causes_once():
     r = control.records
     assert r["right"].decided == 1 and r["right"].weight == 2 / 3 and r["wrong"].weight == 1 / 3
     assert r["half"].correct == 0.5
+
+
+def test_an_agent_switched_off_is_not_a_voter_nor_a_fault():
+    from datetime import UTC, datetime
+
+    from incident_commander.config import Settings
+    from incident_commander.models import Hypothesis
+    from incident_commander.models.events import EventType, HypothesesProposed, IncidentOpened, NewEvent
+    from incident_commander.runtime import Deps
+    from incident_commander.store.memory import InMemoryEventStore
+    from incident_commander.topology import Topology
+    from incident_commander.workflow import steps
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    store = InMemoryEventStore()
+    h = Hypothesis(category="network", service="db", confidence=0.7)
+    store.append("i1", 0, [NewEvent.of(EventType.INCIDENT_OPENED, IncidentOpened(scope="s", title="t", severity="high",
+                                                                               first_alert_at=at), at, "t")]
+                 + [NewEvent.of(EventType.HYPOTHESES_PROPOSED, HypothesesProposed(agent=a, hypotheses=[h]), at, "t")
+                    for a in ("rules", "topology")])
+    topo = Topology.model_validate({"services": {"db": {}}})
+    deps = Deps(settings=Settings(), events=store, topology=lambda: topo, clock=lambda: at)
+    steps.consensus(deps, "i1", [{"agent": "rules", "ok": True}, {"agent": "topology", "ok": True},
+                                 {"agent": "llm", "ok": False, "skipped": True, "error": "LlmUnavailable"}], "x")
+    state = store.get_state("i1")
+    assert state.faults == [] and [v.agent for v in state.decision.votes] == ["rules", "topology"]
+
+
+def test_the_threshold_is_that_of_the_tier_of_the_service_acted_on():
+    ballots = [Ballot("a", [hyp(confidence=0.82)]), Ballot("b", [hyp(confidence=0.82)])]
+    assert decide(ballots, CFG, U, tier="critical", severity="high").kind == DecisionKind.ESCALATE
+    assert decide(ballots, CFG, U, tier="critical", severity="high",
+                  tiers={"db": "low"}).kind == DecisionKind.AUTO_REMEDIATE

@@ -8,8 +8,8 @@
    conflict) every ranked hypothesis counts with rank decay, and evidence strength breaks ties.
 4. Confidence: the weighted median of the agents' confidence in the winner (robust to a faulty
    minority). Agreement: the weight share whose top choice is the winner.
-5. Policy: act only when confident (per-tier threshold), allow-listed and agreed (>= 2/3 of the
-   weight); monitor low-severity self-healing patterns; otherwise escalate, saying why.
+5. Policy: act only when confident (threshold per tier of the service acted on), allow-listed and
+   agreed (>= 2/3 of the weight); monitor low-severity self-healing patterns; otherwise escalate.
 """
 
 from __future__ import annotations
@@ -89,7 +89,9 @@ def _evidence_strength(h: Hypothesis) -> float:
 
 def decide(ballots: list[Ballot], cfg: ConsensusConfig, universe: Universe,
            records: dict[str, AgentRecord] | None = None, tier: str | None = None, severity: str = "medium",
-           resolved_ratio: float = 0.0) -> Decision:
+           resolved_ratio: float = 0.0, tiers: dict[str, str] | None = None) -> Decision:
+    """`tier` is the incident's tier; `tiers` (service -> tier) lets the root cause's own tier set the
+    bar for acting on it — restarting a low-tier service needs less certainty than a critical one."""
     records = records or {}
     screened: list[Screened] = []
     for b in ballots:
@@ -176,7 +178,8 @@ def decide(ballots: list[Ballot], cfg: ConsensusConfig, universe: Universe,
                        for k in ranked_keys[1:5]]
 
     # --- policy ---------------------------------------------------------------------------------
-    threshold = max(cfg.auto_threshold, cfg.tier_thresholds.get(tier or "", 0.0))
+    target_tier = (tiers or {}).get(winner[1] or "", tier)
+    threshold = max(cfg.auto_threshold, cfg.tier_thresholds.get(target_tier or "", 0.0))
     base = f"{how}; agreement {agreement:.2f}, margin {margin:.2f}"
     if confidence >= threshold and supermajority and action in cfg.allowed_actions:
         kind = DecisionKind.AUTO_REMEDIATE

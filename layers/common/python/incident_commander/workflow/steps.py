@@ -84,6 +84,8 @@ def consensus(deps: Deps, incident_id: str, branches: list[dict[str, Any]], exec
     ballots: list[Ballot] = []
     reported = {str(b.get("agent", "unknown")): b for b in branches}
     for agent, b in reported.items():
+        if b.get("skipped"):
+            continue  # an agent switched off by configuration is not a voter (no fault, no quorum share)
         if not b.get("ok"):
             ballots.append(Ballot(agent, error=f"{b.get('error', 'error')}: {str(b.get('cause', ''))[:300]}"))
         elif agent not in state.hypotheses:
@@ -95,7 +97,8 @@ def consensus(deps: Deps, incident_id: str, branches: list[dict[str, Any]], exec
     records = deps.control.get_agent_records() if deps.control is not None else {}
     resolved = sum(1 for a in state.alerts.values() if a.status == "resolved")
     decision: Decision = decide(ballots, deps.settings.consensus, universe, records, tier=tier,
-                                severity=state.severity, resolved_ratio=resolved / max(1, len(state.alerts)))
+                                severity=state.severity, resolved_ratio=resolved / max(1, len(state.alerts)),
+                                tiers={name: svc.tier for name, svc in topo.services.items()})
     events: list[NewEvent] = []
     for v in decision.votes:
         if v.fault:
