@@ -4,6 +4,8 @@ environment resolved from the wiring. Permissions are added later from the same 
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -42,6 +44,9 @@ class AgentFunction(Construct):
         self.log_group.grant_write(self.role)
         env = {k: resources.resolve(v) for k, v in spec.env.items()}
         env[n.ENV_STAGE] = config.stage
+        self.replica_regions = tuple(config.replica_regions) if self._global_tables() else ()
+        if self.replica_regions:  # reads fail over to, and repairs read from, the replicas (store/replicas)
+            env[n.ENV_REPLICA_REGIONS] = json.dumps(list(self.replica_regions))
         env.update(config.env)
         self.function = lambda_.Function(
             self, "Function", function_name=name, description=spec.description, role=self.role,
@@ -100,6 +105,18 @@ class AgentFunction(Construct):
             if isinstance(value, w.Ref):
                 resources.grant(value, self.role)
                 self._acknowledge_grant_wildcards(value, resources)
+                if value.kind == "table" and w.TABLES[value.key].global_table:
+                    for region in self.replica_regions:  # the same access on each replica of the table
+                        replica = resources.replica(value.key, region)
+                        for access in value.access or ("read_write",):
+                            {"read": replica.grant_read_data, "write": replica.grant_write_data,
+                             "read_write": replica.grant_read_write_data}[access](self.role)
+                        if w.TABLES[value.key].indexes:
+                            nag.acknowledge(self.role, nag.wildcard(self, f"{replica.table_arn}/index/*"), nag.INDEX)
+
+    def _global_tables(self) -> bool:
+        return any(isinstance(v, w.Ref) and v.kind == "table" and w.TABLES[v.key].global_table
+                   for v in self.spec.env.values())
 
     def _acknowledge_grant_wildcards(self, ref: w.Ref, resources: Resources) -> None:
         if ref.kind == "table" and any(s.indexes for s in w.TABLES.values() if s.key == ref.key):

@@ -35,6 +35,13 @@ class Resources:
     collections: dict[str, Any] = field(default_factory=dict)  # search.VectorCollection
     state_machine_arns: dict[str, str] = field(default_factory=dict)  # known before the machine exists
     state_machines: dict[str, sfn.StateMachine] = field(default_factory=dict)
+    _replicas: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def replica(self, table: str, region: str) -> Any:
+        """One reference per (table, region): the replica of a global table, for grants there."""
+        if (table, region) not in self._replicas:
+            self._replicas[(table, region)] = self.tables[table].replica(region)
+        return self._replicas[(table, region)]
 
     def resolve(self, value: str | w.Ref) -> str:
         if isinstance(value, str):
@@ -76,6 +83,7 @@ class Resources:
             ("table", "read_write"): lambda: self.tables[key].grant_read_write_data(g),
             ("stream", "write"): lambda: self.streams[key].grant_write(g),
             ("stream", "read"): lambda: self.streams[key].grant_read(g),
+            ("stream", "describe"): lambda: self.streams[key].grant(g, "kinesis:DescribeStreamSummary"),
             ("queue", "send"): lambda: self.queues[key].grant_send_messages(g),
             ("queue", "consume"): lambda: self.queues[key].grant_consume_messages(g),
             ("secret", "read"): lambda: self.secrets[key].grant_read(g),

@@ -313,7 +313,8 @@ def _role_statements(synth, role_logical: str) -> list[dict]:
 def _resource_kind_of(synth) -> dict[str, str]:
     kinds = {"AWS::DynamoDB::GlobalTable": "table", "AWS::Kinesis::Stream": "stream", "AWS::SQS::Queue": "queue",
              "AWS::SecretsManager::Secret": "secret", "AWS::Events::EventBus": "bus",
-             "AWS::StepFunctions::StateMachine": "state_machine", "AWS::OpenSearchServerless::Collection": "collection"}
+             "AWS::StepFunctions::StateMachine": "state_machine", "AWS::OpenSearchServerless::Collection": "collection",
+             "AWS::S3::Bucket": "bucket"}
     return {k: kinds[r["Type"]] for k, r in synth.template["Resources"].items() if r["Type"] in kinds}
 
 
@@ -322,7 +323,7 @@ def test_each_function_can_reach_only_what_its_environment_references(stage):
     kind_of = _resource_kind_of(stage)
     names = {}
     for kind, specs in (("table", w.TABLES), ("stream", w.STREAMS), ("queue", w.QUEUES), ("secret", w.SECRETS),
-                        ("collection", w.COLLECTIONS)):
+                        ("collection", w.COLLECTIONS), ("bucket", w.BUCKETS)):
         for spec in specs.values():
             names[(kind, spec.key)] = spec.physical_name(stage.stage)
     names[("bus", n.BUS_INCIDENTS)] = f"ic-{stage.stage}-{n.BUS_INCIDENTS}"
@@ -331,6 +332,9 @@ def test_each_function_can_reach_only_what_its_environment_references(stage):
         for prop in ("TableName", "Name", "QueueName", "StateMachineName"):
             if k in kind_of and prop in r["Properties"]:
                 logical_of_name[(kind_of[k], r["Properties"][prop])] = k
+        for tag in r.get("Properties", {}).get("Tags", []) if kind_of.get(k) == "bucket" else []:
+            if tag.get("Key") == "ic:bucket":  # buckets carry no fixed name: CloudFormation makes it unique
+                logical_of_name[("bucket", w.BUCKETS[tag["Value"]].physical_name(stage.stage))] = k
     sm = logical_of_name[("state_machine", w.STATE_MACHINE.physical_name(stage.stage))]
     for spec in w.FUNCTIONS.values():
         role = stage.template["Resources"][fns[spec.physical_name(stage.stage)]]["Properties"]["Role"]["Fn::GetAtt"][0]

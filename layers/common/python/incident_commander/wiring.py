@@ -199,13 +199,15 @@ QUEUES: dict[str, QueueSpec] = {n.Q_DETECTION_FAILURES: QueueSpec(n.Q_DETECTION_
 BUCKETS: dict[str, BucketSpec] = {n.B_ARCHIVE: BucketSpec(n.B_ARCHIVE, "archived events of closed incidents")}
 SECRETS: dict[str, SecretSpec] = {n.SECRET_WEBHOOK_TOKENS: SecretSpec(
     n.SECRET_WEBHOOK_TOKENS, "Per-source webhook tokens for POST /alerts/{source}: {source: token}",
-    generated_key="alertmanager")}
+    generated_key="alertmanager"),
+    n.SECRET_NOTIFY: SecretSpec(n.SECRET_NOTIFY, 'On-call channels for escalations: {"slack": {channel: webhook '
+                                'URL}, "pagerduty": {service: Events API v2 routing key}}')}
 COLLECTIONS: dict[str, CollectionSpec] = {n.C_MEMORY: CollectionSpec(n.C_MEMORY)}
 
 
-# RAG memory: the embedded store unless IC_MEMORY_ENDPOINT names an OpenSearch Serverless collection
-# (in AWS: Ref("collection", n.C_MEMORY, "endpoint") once the deploy and parity test resolve that kind)
-_MEMORY_ENV: dict[str, str | Ref] = {}
+# RAG memory: OpenSearch Serverless in AWS; locally the collection resolves to "" and the embedded store
+# stands in (memory/factory.py: backend "auto" picks OpenSearch only when an endpoint is set)
+_MEMORY_ENV: dict[str, str | Ref] = {"IC_MEMORY_ENDPOINT": Ref("collection", n.C_MEMORY, "endpoint")}
 
 
 def _diagnoser(key: str, name: str, description: str, env: dict[str, str | Ref] | None = None,
@@ -224,12 +226,13 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     n.F_API: FunctionSpec(
         n.F_API, "functions/api", timeout_s=29, description="REST API: ingestion, incidents, decisions",
         env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_API,
-             n.ENV_ALERT_STREAM: Ref("stream", n.S_ALERTS),
+             n.ENV_ALERT_STREAM: Ref("stream", n.S_ALERTS, access=("write", "describe")),  # describe: /health
              n.ENV_DETECTION_TABLE: Ref("table", n.T_DETECTION),
              n.ENV_STATE_MACHINE_ARN: Ref("state_machine", n.SM_INCIDENT_RESPONSE, "arn",
                                           access=("respond", "describe")),
              n.ENV_IDEMPOTENCY_TABLE: Ref("table", n.T_IDEMPOTENCY),
-             n.ENV_WEBHOOK_SECRET: Ref("secret", n.SECRET_WEBHOOK_TOKENS)}),  # webhook tokens (api/auth.py)
+             n.ENV_WEBHOOK_SECRET: Ref("secret", n.SECRET_WEBHOOK_TOKENS),  # webhook tokens (api/auth.py)
+             n.ENV_ARCHIVE_BUCKET: Ref("bucket", n.B_ARCHIVE, access=("read",))}),  # verify archived incidents
     n.F_DETECTION: FunctionSpec(
         n.F_DETECTION, "functions/detection", memory_mb=1024, timeout_s=60,
         description="Kinesis consumer: normalise, dedup, correlate, open incidents, start workflows",
@@ -251,7 +254,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
                                 env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_CONSENSUS}),
     n.F_ESCALATION: FunctionSpec(n.F_ESCALATION, "functions/escalation",
                                  description="Stores the task token and notifies the on-call level",
-                                 env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_ESCALATION}),
+                                 env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_ESCALATION,
+                                      n.ENV_NOTIFY_SECRET: Ref("secret", n.SECRET_NOTIFY)}),
     n.F_RECORDER: FunctionSpec(n.F_RECORDER, "functions/recorder",
                                description="Records actions, monitoring and human outcomes",
                                env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_RECORDER}),
@@ -262,9 +266,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     n.F_ARCHIVER: FunctionSpec(
         n.F_ARCHIVER, "functions/archiver", timeout_s=300, schedule="rate(1 hour)",
         description="Retention: closed incidents' events to S3, then a TTL on them",
-        # + IC_ARCHIVE_BUCKET = BUCKETS[B_ARCHIVE] (here and on the api function, to verify archived
-        # incidents): given by the local stack until the CDK app resolves Ref("bucket", ...)
-        env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_ARCHIVER}),
+        env={**_COMMON_ENV, "POWERTOOLS_SERVICE_NAME": n.F_ARCHIVER,
+             n.ENV_ARCHIVE_BUCKET: Ref("bucket", n.B_ARCHIVE)}),
 }
 
 TABLE_STREAM_CONSUMERS: tuple[TableStreamConsumerSpec, ...] = (

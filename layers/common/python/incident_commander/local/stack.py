@@ -160,6 +160,8 @@ class LocalStack:
             return f"ic-{self.stage}-{value.key}"
         if value.kind == "bucket":
             return w.BUCKETS[value.key].physical_name(self.stage)
+        if value.kind == "collection":
+            return ""  # no OpenSearch here: the agents use the embedded memory store
         raise ValueError(f"cannot resolve {value}")
 
     def deploy(self) -> None:
@@ -182,8 +184,6 @@ class LocalStack:
         s3 = self.client("s3")
         for b in w.BUCKETS.values():
             s3.create_bucket(Bucket=b.physical_name(self.stage))
-        # the archive bucket reaches the functions here until the CDK app resolves Ref("bucket", ...)
-        self.extra_env.setdefault(n.ENV_ARCHIVE_BUCKET, w.BUCKETS[n.B_ARCHIVE].physical_name(self.stage))
         iam = self.client("iam")
         role = iam.create_role(RoleName=f"ic-{self.stage}-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         self.role_arn = role
