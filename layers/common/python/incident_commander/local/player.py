@@ -64,8 +64,7 @@ class Player:
         if error is not None:
             raise RuntimeError(f"detection tick failed: {error}: {result}")
         started = result.get("dispatched", [])
-        if started:
-            self.wait_for_workflows()
+        self.wait_for_workflows()  # also those the stream consumer started: replays stay deterministic
         return started
 
     def flush(self, after: datetime, seconds: float) -> list[str]:
