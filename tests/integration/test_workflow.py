@@ -220,3 +220,45 @@ def test_reassign_hands_the_escalation_to_another_level(local_stack, player, t0)
     _, tl = player.api("GET", f"/incidents/{incident_id}/timeline")
     sent = [e["data"]["level_name"] for e in tl["events"] if e["type"] == "escalation.sent"]
     assert sent == ["primary", "secondary"]
+
+
+def test_one_agent_raising_one_timing_out_one_returning_garbage_still_decides(local_stack, player, t0):
+    """Faults of three kinds at once: the execution still ends in a decision (escalate, below quorum), and
+    the timeline names each fault. The agent timeout comes from configuration (the recorder's settings)."""
+    import time
+
+    lam = local_stack.client("lambda")
+    recorder = local_stack.arns[n.F_RECORDER]
+    env = lam.get_function_configuration(FunctionName=recorder)["Environment"]["Variables"]
+    lam.update_function_configuration(FunctionName=recorder, Environment={"Variables": {
+        **env, "IC_CONSENSUS_AGENT_TIMEOUT_SECONDS": "2"}})  # a new "container" picks it up
+    name = {k: local_stack.arns[k].split(":")[-1] for k in (n.F_DIAGNOSE_RULES, n.F_DIAGNOSE_TOPOLOGY,
+                                                             n.F_DIAGNOSE_MEMORY)}
+
+    def raising(event):
+        raise RuntimeError("topology store unavailable")
+
+    def slow(event):
+        time.sleep(4)
+
+    local_stack.lambdas.faults.update({
+        name[n.F_DIAGNOSE_TOPOLOGY]: raising, name[n.F_DIAGNOSE_MEMORY]: slow,
+        name[n.F_DIAGNOSE_RULES]: lambda event: {"agent": "rules", "ok": True, "hypotheses": "all of them"}})
+    try:
+        local_stack.put_topology(TOPOLOGY)
+        incident_id = play(player, oom_storm(t0))[0]
+    finally:
+        for fn in name.values():
+            local_stack.lambdas.faults.pop(fn, None)
+        lam.update_function_configuration(FunctionName=recorder, Environment={"Variables": env})
+    states = entered(history(local_stack, execution_for(player, incident_id)["executionArn"]))
+    assert {"Topology localisation failed", "Similar past incidents failed"} <= set(states)
+    assert "Weigh the votes" in states and "Wait for on-call" in states
+    _, inc = player.api("GET", f"/incidents/{incident_id}")
+    assert inc["decision"] == "escalate" and "below quorum" in inc["decision_detail"]["reason"]
+    faults = {f["agent"]: f for f in inc["faults"]}
+    assert faults["topology"]["kind"] == "error" and "RuntimeError" in faults["topology"]["reason"]
+    assert faults["memory"]["kind"] == "timeout"
+    assert "recorded no hypotheses" in faults["rules"]["reason"]
+    player.api("POST", f"/incidents/{incident_id}/decision", {"decision": "reject"})
+    assert wait_done(player, incident_id)["status"] == "SUCCEEDED"

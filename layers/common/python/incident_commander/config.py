@@ -67,6 +67,8 @@ class ConsensusConfig(BaseModel):
     auto_threshold: float = Field(0.8, ge=0, le=1, description="confidence needed to act without a human")
     monitor_threshold: float = Field(0.5, ge=0, le=1)
     quorum: int = Field(2, ge=1, description="healthy votes needed for any decision but escalate")
+    agent_timeout_seconds: int = Field(20, ge=1, le=300,
+                                       description="a diagnoser that has not answered by then is a missing vote")
     max_weight_share: float = Field(0.5, gt=0, le=1, description="no agent carries more than this share of the vote")
     allowed_actions: list[str] = Field(default_factory=lambda: [
         "restart_service", "scale_out", "rollback_deploy", "clear_disk", "enable_rate_limit"])

@@ -59,9 +59,11 @@ class InProcessLambdas:
 
     def __init__(self) -> None:
         self.functions: dict[str, Registered] = {}
-        self.modules: dict[str, ModuleType] = {}
+        self.modules: dict[tuple[str, int], ModuleType] = {}
         self.invocations: list[tuple[str, float, bool]] = []  # (function, ms, errored)
-        self.faults: dict[str, Any] = {}  # function name -> callable(event) raising, for fault injection
+        # function name -> callable(event) for fault injection: it raises (a function error), sleeps, or
+        # returns a value that replaces the handler's answer
+        self.faults: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._original: Any = None
 
@@ -70,10 +72,13 @@ class InProcessLambdas:
         self.functions[name] = Registered(name, code_dir / f"{module_file}.py", attr, timeout_s, memory_mb)
 
     def _module(self, reg: Registered, env: dict[str, str]) -> ModuleType:
-        mod = self.modules.get(reg.name)
+        """The handler module of one warm container. A configuration change starts a new one (as in
+        Lambda): the module is keyed by the function's environment and imported again under it."""
+        key = (reg.name, hash(frozenset(env.items())))
+        mod = self.modules.get(key)
         if mod is None:
             with self._lock:
-                mod = self.modules.get(reg.name)
+                mod = self.modules.get(key)
                 if mod is None:
                     spec = importlib.util.spec_from_file_location(f"lambda_{reg.name.replace('-', '_')}",
                                                                   reg.handler_path)
@@ -81,7 +86,7 @@ class InProcessLambdas:
                     mod = importlib.util.module_from_spec(spec)
                     with function_environment(env):
                         spec.loader.exec_module(mod)
-                    self.modules[reg.name] = mod
+                    self.modules[key] = mod
         return mod
 
     def invoke(self, fn: Any, event: Any) -> tuple[str, bool, str]:
@@ -100,9 +105,9 @@ class InProcessLambdas:
         try:
             with function_environment(env):
                 fault = self.faults.get(fn.function_name)
-                if fault is not None:
-                    fault(payload)
-                result = getattr(self._module(reg, env), reg.handler_attr)(payload, ctx)
+                replaced = fault(payload) if fault is not None else None
+                result = replaced if replaced is not None else \
+                    getattr(self._module(reg, env), reg.handler_attr)(payload, ctx)
             body = json.dumps(result, default=str)
         except Exception as exc:  # noqa: BLE001 - every handler error becomes a Lambda function error
             errored = True

@@ -56,7 +56,8 @@ def begin(deps: Deps, incident_id: str, execution: str, attempt: int = 1) -> dic
     _append(deps, incident_id, [NewEvent.of(
         EventType.DIAGNOSIS_STARTED, DiagnosisStarted(execution=execution, alert_count=state.distinct_alerts),
         deps.clock(), "agent:orchestrator", f"{execution}/begin")])
-    return {"severity": state.severity, "tier": tier, "alerts": state.distinct_alerts}
+    return {"severity": state.severity, "tier": tier, "alerts": state.distinct_alerts,
+            "agent_timeout_seconds": deps.settings.consensus.agent_timeout_seconds}
 
 
 def diagnose(deps: Deps, incident_id: str, diagnoser: str, execution: str) -> dict[str, Any]:
