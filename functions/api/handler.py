@@ -9,6 +9,7 @@ from incident_commander.adapters.secrets import JsonSecret
 from incident_commander.api.app import build_app
 from incident_commander.api.auth import WebhookAuthenticator
 from incident_commander.api.roles import AuthConfig
+from incident_commander.resilience.runtime import Resilience
 from incident_commander.runtime import Deps
 
 logger = Logger()
@@ -23,6 +24,7 @@ def deps() -> Deps:
         secret = os.environ.get(names.ENV_WEBHOOK_SECRET)
         _deps.extras["webhook_auth"] = WebhookAuthenticator(JsonSecret(secret).get if secret else None,
                                                             local_mode=AuthConfig.from_env().mode == "local")
+        Resilience.from_deps(_deps)  # GET /health: circuits and model routing, shared by every function
     return _deps
 
 

@@ -1,9 +1,19 @@
-"""Diagnoser agent (memory: similar past incidents): reads the incident, records ranked hypotheses, returns a small summary."""
+"""Diagnoser agent (memory: similar past incidents): reads the incident, records ranked hypotheses, returns a small summary.
+
+OpenSearch and the Titan embedder sit behind shared circuit breakers; when either is down the agent
+returns a missing vote with the reason (and the timeline says so) instead of failing the branch.
+"""
 
 import os
 
 from aws_lambda_powertools import Logger
 from incident_commander import names
+from incident_commander.diagnosis.memory import MemoryDiagnoser
+from incident_commander.memory.embedders import EmbedderError
+from incident_commander.memory.port import MemoryBackendError
+from incident_commander.models.events import DependencyDegraded
+from incident_commander.resilience import timeline
+from incident_commander.resilience.runtime import Resilience
 from incident_commander.runtime import Deps
 from incident_commander.workflow import steps
 
@@ -11,8 +21,27 @@ logger = Logger()
 _deps: Deps | None = None
 
 
+def deps() -> Deps:
+    global _deps
+    if _deps is None:
+        _deps = Deps.from_env()
+        _deps.extras["diagnoser:memory"] = MemoryDiagnoser(resilience=Resilience.from_deps(_deps))
+    return _deps
+
+
 @logger.inject_lambda_context
 def handler(event, context):
-    global _deps
-    _deps = _deps or Deps.from_env()
-    return steps.diagnose(_deps, event["incident_id"], os.environ[names.ENV_DIAGNOSER], event["execution"])
+    d = deps()
+    agent = os.environ[names.ENV_DIAGNOSER]
+    try:
+        return steps.diagnose(d, event["incident_id"], agent, event["execution"])
+    except (MemoryBackendError, EmbedderError) as exc:
+        logger.warning("memory unavailable: missing vote", extra={"reason": str(exc)})
+        text = str(exc)
+        dependency = "opensearch" if text.startswith("opensearch") else \
+            text.split(" ", 1)[0] if text.startswith("bedrock:") else "embedder" if isinstance(exc, EmbedderError) \
+            else "memory"
+        timeline.record(d, event["incident_id"], event["execution"], agent, [DependencyDegraded(
+            dependency=dependency, state="open" if "circuit open" in text else "failed", detail=text[:300],
+            effect="no memory vote: the other diagnosers decide")], f"agent:{agent}")
+        return {"agent": agent, "ok": False, "hypotheses": 0, "error": type(exc).__name__, "cause": text}

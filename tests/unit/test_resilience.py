@@ -145,7 +145,7 @@ def test_router_routes_away_from_a_throttled_primary_and_returns_when_it_recover
     throttled["primary"] = False
     clock.t += 61
     assert r.call(invoke).model == "primary"
-    health = {m["model"]: m for m in r.health()["models"]}
+    health = {m["model"]: m for m in r.health()["detail"]["models"]}
     assert health["primary"]["circuit"] == "closed" and health["primary"]["last_error"] == "throttled"
 
 

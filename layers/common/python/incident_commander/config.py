@@ -134,6 +134,9 @@ class LlmConfig(BaseModel):
     max_prompt_tokens: int = Field(3000, ge=500, le=50_000, description="hard budget for the prompt")
     max_output_tokens: int = Field(800, ge=100, le=4000)
     endpoint_url: str = Field("", description="override the bedrock-runtime endpoint (tests, VPC endpoints)")
+    fallback_models: list[str] = Field(default_factory=list, description="JSON list: models tried in order when "
+                                       "model_id is throttled, failing, slow or its circuit is open")
+    latency_budget_ms: float = Field(6000, gt=0, description="a reply slower than this counts against the model")
 
 
 class StoreConfig(BaseModel):
@@ -145,6 +148,61 @@ class StoreConfig(BaseModel):
     archive_bucket: str = Field("", description="S3 bucket of archived events (empty: no archiving)")
 
 
+class BreakerSettings(BaseModel):
+    failure_threshold: int = Field(5, ge=1, description="failures inside the window that open the circuit")
+    window_seconds: float = Field(60, gt=0)
+    open_seconds: float = Field(30, gt=0, description="how long an open circuit refuses calls before probing")
+    half_open_probes: int = Field(2, ge=1, description="probe calls let through; that many successes close it")
+
+
+# a model call is slow and costly: fewer failures open it, it stays open longer, one probe tests it
+DEPENDENCY_BREAKERS = {"bedrock": BreakerSettings(failure_threshold=3, open_seconds=60, half_open_probes=1)}
+
+
+class RateLimit(BaseModel):
+    capacity: float = Field(gt=0, description="burst: tokens the bucket holds")
+    per_second: float = Field(gt=0, description="refill rate")
+
+
+class ModelLimit(BaseModel):
+    requests_per_minute: float = Field(20, gt=0)
+    tokens_per_minute: float = Field(200_000, gt=0, description="input + output tokens")
+
+
+class ResilienceConfig(BaseModel):
+    """Breakers, rate limits and memory pressure (IC_RESILIENCE_*); see docs/readme/resilience.md."""
+
+    breaker: BreakerSettings = Field(default_factory=BreakerSettings, description="every circuit's default")
+    breakers: dict[str, BreakerSettings] = Field(default_factory=dict, description="per dependency (the circuit "
+                                                 "name's prefix before ':'), e.g. bedrock, opensearch, slack, "
+                                                 "pagerduty; over DEPENDENCY_BREAKERS, then `breaker`")
+    rate_limits: dict[str, RateLimit] = Field(default_factory=dict, description="per service, overriding the "
+                                              "documented defaults (slack 1/s per channel, pagerduty 120/min per key)")
+    model_limits: dict[str, ModelLimit] = Field(default_factory=dict, description="per Bedrock model id (your "
+                                                "account's quotas); models not listed get ModelLimit()")
+    wait_budget_seconds: float = Field(2.0, ge=0, le=30, description="how long a caller waits for a rate-limit "
+                                       "token before taking its fallback")
+    pagerduty_events_url: str = Field("https://events.pagerduty.com/v2/enqueue",
+                                      description="PagerDuty Events API v2 endpoint (EU accounts: events.eu...)")
+    memory_soft_ratio: float = Field(0.70, gt=0, lt=1, description="detection degrades past this share of its "
+                                     "memory limit (harder sampling, no optional work)")
+    memory_hard_ratio: float = Field(0.85, gt=0, lt=1, description="...and past this defers the rest of a batch")
+
+    def breaker_for(self, name: str) -> BreakerSettings:
+        dep = name.split(":", 1)[0]
+        return self.breakers.get(dep) or DEPENDENCY_BREAKERS.get(dep) or self.breaker
+
+
+class RetryConfig(BaseModel):
+    """botocore's retries for every AWS client (IC_RETRY_*), set once in adapters/aws.py."""
+
+    mode: Literal["standard", "adaptive"] = Field("standard", description="adaptive also rate-limits the client "
+                                                  "itself after throttling")
+    max_attempts: int = Field(5, ge=1, le=20, description="attempts per call, the first included")
+    connect_timeout: float = Field(3, gt=0)
+    read_timeout: float = Field(10, gt=0)
+
+
 class Settings(BaseModel):
     stage: str = "local"
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
@@ -154,6 +212,8 @@ class Settings(BaseModel):
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     llm: LlmConfig = Field(default_factory=LlmConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -167,4 +227,6 @@ class Settings(BaseModel):
             memory=load_section(MemoryConfig, "IC_MEMORY_", env),
             llm=load_section(LlmConfig, "IC_LLM_", env),
             store=load_section(StoreConfig, "IC_", env),
+            resilience=load_section(ResilienceConfig, "IC_RESILIENCE_", env),
+            retry=load_section(RetryConfig, "IC_RETRY_", env),
         )

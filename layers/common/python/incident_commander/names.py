@@ -26,6 +26,7 @@ ENV_DIAGNOSER: Final = "IC_DIAGNOSER"
 ENV_RECORD_ACTION: Final = "IC_RECORD_ACTION"
 ENV_MEMORY_PATH: Final = "IC_MEMORY_PATH"
 ENV_ARCHIVE_BUCKET: Final = "IC_ARCHIVE_BUCKET"
+ENV_NOTIFY_SECRET: Final = "IC_NOTIFY_SECRET"  # Slack webhook URLs / PagerDuty routing keys (notify/notifier.py)
 
 # --- DynamoDB: event store ---------------------------------------------------------------------
 # One item per event: partition = incident id, sort = sequence number (1, 2, 3...).
@@ -79,6 +80,7 @@ Q_DETECTION_FAILURES: Final = "detection-failures"
 BUS_INCIDENTS: Final = "incidents"
 SM_INCIDENT_RESPONSE: Final = "incident-response"
 SECRET_WEBHOOK_TOKENS: Final = "webhook-tokens"  # Secrets Manager, JSON {source: token}
+SECRET_NOTIFY: Final = "notify-credentials"  # JSON {"slack": {channel: webhook URL}, "pagerduty": {service: key}}
 C_MEMORY: Final = "memory"  # OpenSearch Serverless vector collection (AWS only)
 B_ARCHIVE: Final = "archive"  # S3 bucket: archived events of closed incidents
 Q_PUBLISHER_FAILURES: Final = "publisher-failures"  # events-table stream records the publisher gave up on

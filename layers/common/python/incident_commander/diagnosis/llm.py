@@ -6,8 +6,11 @@
 - The model must answer JSON matching `LlmAnswer`; every claim must cite alert keys of this incident
   and services of the topology or the incident. Unknown references are dropped; a hypothesis left
   with no valid citation is dropped; confidence is capped (the model is one voice, not a judge).
-- A slow, throttled, failing or unparseable call raises `LlmUnavailable`: the workflow records a
-  missing vote and the other diagnosers decide.
+- Calls go through a `ModelRouter` (resilience/routing.py): the primary model (`IC_LLM_MODEL_ID`) then
+  `IC_LLM_FALLBACK_MODELS`, each behind its circuit breaker and its requests/tokens-per-minute
+  limits; a throttled, failing, slow or malformed reply routes to the next model. `notes` says what
+  routing did. With no model left, `LlmUnavailable` names why: the workflow records a missing vote
+  and the other diagnosers decide.
 """
 
 from __future__ import annotations
@@ -134,8 +137,12 @@ def grounded(answer: LlmAnswer, inp: DiagnosisInput) -> tuple[list[Hypothesis], 
 class LlmDiagnoser(Diagnoser):
     name = "llm"
 
-    def __init__(self, client: Any = None, config: Any = None):
-        self._client, self._cfg = client, config
+    def __init__(self, client: Any = None, config: Any = None, router: Any = None):
+        """`router`: a ModelRouter over shared state (the handler's); else one with in-process state."""
+        self._client, self._cfg, self._router = client, config, router
+        self.notes: list[str] = []
+        self.setbacks: list[dict[str, str]] = []  # models skipped or failed on the last call (timeline)
+        self.model: str | None = None
 
     def _config(self):
         if self._cfg is None:
@@ -156,11 +163,24 @@ class LlmDiagnoser(Diagnoser):
         prompt = build_prompt(inp, cfg.max_prompt_tokens, candidates)
         if self._client is None:
             self._client = runtime_client(timeout_s=cfg.timeout_seconds, endpoint_url=cfg.endpoint_url or None)
-        try:
-            text, _usage = converse(self._client, cfg.model_id, SYSTEM, prompt, cfg.max_output_tokens)
-        except BedrockUnavailable as exc:
-            raise LlmUnavailable(f"bedrock {exc.kind}: {exc.reason}") from exc
-        hyps, _dropped = grounded(parse_answer(text), inp)
-        if not hyps:
-            raise LlmUnavailable("no hypothesis survived grounding (all references unknown)")
-        return hyps
+        if self._router is None:
+            from ..resilience import InMemoryStateStore
+            from ..resilience.runtime import Resilience
+
+            self._router = Resilience(InMemoryStateStore()).router("diagnose", cfg)
+
+        def invoke(model: str) -> list[Hypothesis]:
+            text, _usage = converse(self._client, model, SYSTEM, prompt, cfg.max_output_tokens)
+            return grounded(parse_answer(text), inp)[0]  # a reply that is not the schema fails the model
+
+        def kind(exc: Exception) -> str:
+            return exc.kind if isinstance(exc, BedrockUnavailable) else \
+                "malformed" if isinstance(exc, LlmUnavailable) else type(exc).__name__
+
+        routed = self._router.call(invoke, classify=kind, tokens=estimate_tokens(SYSTEM + prompt) + cfg.max_output_tokens)
+        self.notes, self.setbacks, self.model = routed.notes, routed.setbacks, routed.model
+        if routed.model is None:
+            raise LlmUnavailable("; ".join(routed.notes))
+        if not routed.value:
+            raise LlmUnavailable(f"{routed.model}: no hypothesis survived grounding (all references unknown)")
+        return routed.value

@@ -23,8 +23,9 @@ GENERIC_SYMPTOMS = frozenset({"errors", "latency", "no_traffic", "unknown"})
 class MemoryDiagnoser(Diagnoser):
     name = "memory"
 
-    def __init__(self, store=None, top_k: int | None = None):
-        self._store, self._top_k = store, top_k
+    def __init__(self, store=None, top_k: int | None = None, resilience=None):
+        """`resilience`: the function's shared breakers (OpenSearch and Titan go behind their circuits)."""
+        self._store, self._top_k, self._resilience = store, top_k, resilience
 
     def _memory(self):
         if self._store is None:
@@ -32,7 +33,7 @@ class MemoryDiagnoser(Diagnoser):
             from ..memory.factory import store_for
 
             cfg = load_section(MemoryConfig, "IC_MEMORY_")
-            self._store, self._top_k = store_for(cfg), self._top_k or cfg.top_k
+            self._store, self._top_k = store_for(cfg, self._resilience), self._top_k or cfg.top_k
         return self._store
 
     @staticmethod

@@ -1,8 +1,13 @@
-"""Build the configured memory store and embedder once per process (Lambda container)."""
+"""Build the configured memory store and embedder once per process (Lambda container).
+
+Given a `Resilience` (the functions' shared breakers), the remote backends go behind their circuits:
+Titan behind `bedrock:<model>` with its per-minute limits, OpenSearch behind `opensearch`.
+"""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from ..config import LlmConfig, MemoryConfig
 from .embedders import CachedEmbedder, Embedder, HashingEmbedder, MiniLMEmbedder
@@ -17,7 +22,7 @@ def backend(cfg: MemoryConfig) -> str:
     return cfg.backend if cfg.backend != "auto" else ("opensearch" if cfg.endpoint else "embedded")
 
 
-def build_embedder(cfg: MemoryConfig, llm: LlmConfig | None = None) -> Embedder:
+def build_embedder(cfg: MemoryConfig, llm: LlmConfig | None = None, resilience: Any = None) -> Embedder:
     kind = cfg.embedder if cfg.embedder != "auto" else ("titan" if backend(cfg) == "opensearch" else "local")
     if kind == "hashing":
         return HashingEmbedder()
@@ -25,12 +30,17 @@ def build_embedder(cfg: MemoryConfig, llm: LlmConfig | None = None) -> Embedder:
         from ..adapters.bedrock import TitanEmbedder, runtime_client
 
         client = runtime_client(endpoint_url=(llm.endpoint_url if llm else "") or None)
-        return CachedEmbedder(TitanEmbedder(client, cfg.dimensions))
+        titan: Embedder = TitanEmbedder(client, cfg.dimensions)
+        if resilience is not None:
+            from ..resilience.guards import GuardedEmbedder
+
+            titan = GuardedEmbedder(titan, resilience, titan.name)
+        return CachedEmbedder(titan)  # cached texts never reach the circuit
     return CachedEmbedder(MiniLMEmbedder())
 
 
-def build_store(cfg: MemoryConfig, embedder: Embedder | None = None) -> MemoryStore:
-    embedder = embedder or build_embedder(cfg)
+def build_store(cfg: MemoryConfig, embedder: Embedder | None = None, resilience: Any = None) -> MemoryStore:
+    embedder = embedder or build_embedder(cfg, resilience=resilience)
     weights = (cfg.keyword_weight, 1.0 - cfg.keyword_weight) if cfg.keyword_weight < 1 else (KEYWORD_WEIGHT, 0.7)
     if backend(cfg) == "opensearch":
         if not cfg.endpoint:
@@ -38,7 +48,11 @@ def build_store(cfg: MemoryConfig, embedder: Embedder | None = None) -> MemorySt
         from ..adapters.opensearch import OpenSearchMemory, aoss_client
 
         store: MemoryStore = OpenSearchMemory(aoss_client(cfg.endpoint), embedder, cfg.index, weights=weights)
-        store.ensure()
+        if resilience is not None:
+            from ..resilience.guards import GuardedMemory
+
+            store = GuardedMemory(store, resilience)
+        store.ensure()  # type: ignore[attr-defined]
     else:
         from .embedded import EmbeddedMemory
 
@@ -54,10 +68,10 @@ def seed(store: MemoryStore) -> int:
     return res.written
 
 
-def store_for(cfg: MemoryConfig) -> MemoryStore:
+def store_for(cfg: MemoryConfig, resilience: Any = None) -> MemoryStore:
     """One store per configuration per process."""
     key = cfg.model_dump_json()
     with _lock:
         if key not in _stores:
-            _stores[key] = build_store(cfg)
+            _stores[key] = build_store(cfg, resilience=resilience)
         return _stores[key]

@@ -35,7 +35,7 @@ def learn_from_event(deps: Any, event: dict[str, Any], store: Any = None) -> dic
     if store is None:
         from ..memory.factory import store_for
 
-        store = store_for(deps.settings.memory)
+        store = store_for(deps.settings.memory, deps.extras.get("resilience"))
     try:
         return {"learned": True, **learn(store, state)}
     except NotLearnable as exc:

@@ -57,6 +57,7 @@ class EventType(StrEnum):
     REOPENED = "incident.reopened"
     EVENT_REPAIRED = "event.repaired"
     ARCHIVED = "incident.archived"
+    DEPENDENCY_DEGRADED = "dependency.degraded"  # a circuit, rate limit or fallback changed what was done
 
 
 class GroupingReason(BaseModel):
@@ -152,12 +153,27 @@ class DecisionMade(EventData):
     action: str | None = None
 
 
+class NotificationDelivery(BaseModel):
+    contact: str
+    delivered: bool
+    detail: str = ""
+
+
 class EscalationSent(EventData):
     level: int
     level_name: str
     contacts: list[str]
     timeout_seconds: int
     reason: str = ""
+    deliveries: list[NotificationDelivery] = Field(default_factory=list, description="what each contact's channel "
+                                                   "did (Slack, PagerDuty); a failed one never blocks the escalation")
+
+
+class DependencyDegraded(EventData):
+    dependency: str = Field(description="e.g. bedrock:<model>, opensearch, slack")
+    state: str = Field(description="open | half_open | rate_limited | failed | fallback")
+    detail: str = ""
+    effect: str = Field("", description="what the incident got instead (a fallback model, no LLM vote, ...)")
 
 
 class EscalationTimedOut(EventData):
@@ -263,6 +279,7 @@ DATA_MODELS: dict[EventType, type[EventData]] = {
     EventType.REOPENED: Reopened,
     EventType.EVENT_REPAIRED: EventRepaired,
     EventType.ARCHIVED: Archived,
+    EventType.DEPENDENCY_DEGRADED: DependencyDegraded,
 }
 
 # (type, version) -> function turning that version's data into the next version's

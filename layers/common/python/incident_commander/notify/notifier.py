@@ -55,42 +55,72 @@ class Notifier:
                                                                                 open_seconds=60))
     wait_budget_seconds: float = 2.0
     clock: Callable[[], float] | None = None
+    resilience: Any = None  # resilience.runtime.Resilience: configured breakers and limits, metrics
 
     def _kw(self) -> dict[str, Any]:
         return {"clock": self.clock} if self.clock else {}
 
     def notify(self, contacts: list[str], message: dict[str, Any]) -> list[Delivery]:
+        """One Delivery per contact, in order; never raises."""
         out: list[Delivery] = []
         for raw in contacts:
-            c = parse_contact(raw)
-            if c.kind == "person":
-                out.append(Delivery(raw, False, "no delivery channel (watches the dashboard)"))
-                continue
-            credential = (self.credentials().get(c.kind) or {}).get(c.target)
-            if not credential:
-                out.append(Delivery(raw, False, f"no {c.kind} credential configured for {c.target!r}"))
-                continue
-            breaker = CircuitBreaker(c.kind, self.state, self.breaker_config, **self._kw())
-            if not breaker.allow():
-                out.append(Delivery(raw, False, f"{c.kind} circuit open: not called"))
-                continue
-            bucket = TokenBucket.for_service(f"{c.kind}:{c.target}", self.state, **self._kw())
             try:
-                bucket.acquire(budget_seconds=self.wait_budget_seconds)
-            except RateLimited as exc:
-                out.append(Delivery(raw, False, f"rate limited ({exc.wait:.1f}s to the next slot): not sent"))
-                continue
-            try:
-                self.senders[c.kind].send(c.target, credential, message)
-            except DeliveryError as exc:
-                if exc.retryable:
-                    breaker.record_failure(str(exc))
-                out.append(Delivery(raw, False, str(exc)))
-                continue
-            except OSError as exc:  # connection refused, timeout
-                breaker.record_failure(f"{type(exc).__name__}: {exc}")
+                out.append(self._one(raw, message))
+            except Exception as exc:  # noqa: BLE001 - a notification must never block the escalation
                 out.append(Delivery(raw, False, f"{type(exc).__name__}: {exc}"[:300]))
-                continue
-            breaker.record_success()
-            out.append(Delivery(raw, True, "delivered"))
         return out
+
+    def _one(self, raw: str, message: dict[str, Any]) -> Delivery:
+        c = parse_contact(raw)
+        if c.kind == "person":
+            return Delivery(raw, False, "no delivery channel (watches the dashboard)")
+        credential = (self.credentials().get(c.kind) or {}).get(c.target)
+        if not credential:
+            return Delivery(raw, False, f"no {c.kind} credential configured for {c.target!r}")
+        res = self.resilience
+        breaker = res.breaker(c.kind) if res else CircuitBreaker(c.kind, self.state, self.breaker_config, **self._kw())
+        if not breaker.allow():
+            if res:
+                res.refused(c.kind)
+            return Delivery(raw, False, f"{c.kind} circuit open: not called")
+        bucket = res.bucket(f"{c.kind}:{c.target}") if res else \
+            TokenBucket.for_service(f"{c.kind}:{c.target}", self.state, **self._kw())
+        try:
+            bucket.acquire(budget_seconds=self.wait_budget_seconds)
+        except RateLimited as exc:
+            breaker.release()
+            return Delivery(raw, False, f"rate limited ({exc.wait:.1f}s to the next slot): not sent")
+        return self._send(raw, c, credential, message, breaker)
+
+    def _send(self, raw: str, c: Contact, credential: str, message: dict[str, Any], breaker: CircuitBreaker
+              ) -> Delivery:
+        try:
+            self.senders[c.kind].send(c.target, credential, message)
+        except DeliveryError as exc:
+            if exc.retryable:  # 429 and 5xx count against the service; a 4xx is our request's fault
+                breaker.record_failure(str(exc))
+            else:
+                breaker.record_success()
+            return Delivery(raw, False, str(exc))
+        except OSError as exc:  # connection refused, timeout
+            breaker.record_failure(f"{type(exc).__name__}: {exc}")
+            return Delivery(raw, False, f"{type(exc).__name__}: {exc}"[:300])
+        breaker.record_success()
+        return Delivery(raw, True, "delivered")
+
+
+def from_env(resilience: Any, environ: Any = None) -> Notifier:
+    """The escalation function's notifier: HTTP senders, credentials from the `IC_NOTIFY_SECRET` secret
+    (re-read after its TTL, so added channels need no redeploy), limits and breakers from `resilience`."""
+    import os
+
+    from .. import names as n
+    from ..adapters.http_notify import PagerDutyEventsSender, SlackWebhookSender
+    from ..adapters.secrets import JsonSecret
+
+    env = os.environ if environ is None else environ
+    secret = env.get(n.ENV_NOTIFY_SECRET)
+    cfg = resilience.config
+    return Notifier({"slack": SlackWebhookSender(), "pagerduty": PagerDutyEventsSender(cfg.pagerduty_events_url)},
+                    JsonSecret(secret).get if secret else dict, resilience.store,
+                    wait_budget_seconds=cfg.wait_budget_seconds, resilience=resilience)

@@ -3,7 +3,8 @@ open -> half-open after `open_seconds`; half-open lets `half_open_probes` calls 
 after that many successes, or opens again on any failure.
 
 State lives in a shared StateStore, so every container sees the same circuit. Transitions are
-returned to the caller (and listed by `transitions`), so they can be recorded as events and metrics.
+listed by `transitions` and passed to `on_transition` (metrics) once the write that made them has
+succeeded, so they can be recorded as events and metrics.
 """
 
 from __future__ import annotations
@@ -56,6 +57,21 @@ class CircuitBreaker:
     config: BreakerConfig = field(default_factory=BreakerConfig)
     clock: Callable[[], float] = time.time
     transitions: list[Transition] = field(default_factory=list)
+    on_transition: Callable[[Transition], None] | None = None
+    _attempt: list[Transition] = field(default_factory=list, repr=False)
+
+    def _update(self, change: Callable[[dict[str, Any] | None], dict[str, Any]]) -> None:
+        """Write through the shared store; transitions count only from the attempt that was written."""
+        def attempt(doc: dict[str, Any] | None) -> dict[str, Any]:
+            self._attempt = []
+            return change(doc)
+
+        update(self.store, KIND, self.name, attempt)
+        done, self._attempt = self._attempt, []
+        self.transitions += done
+        for t in done:
+            if self.on_transition is not None:
+                self.on_transition(t)
 
     def _fresh(self) -> dict[str, Any]:
         return {"state": BreakerState.CLOSED.value, "failures": [], "opened_at": None, "probes": 0, "successes": 0}
@@ -92,8 +108,20 @@ class CircuitBreaker:
         doc, _ = self.store.get(KIND, self.name)
         if doc is None or doc["state"] == BreakerState.CLOSED:
             return True  # the common path: no write
-        update(self.store, KIND, self.name, change)
+        self._update(change)
         return allowed["ok"]
+
+    def release(self) -> None:
+        """Give back a half-open probe slot taken by `allow()` for a call that was not made."""
+        def change(doc: dict[str, Any] | None) -> dict[str, Any]:
+            d = dict(doc or self._fresh())
+            if d["state"] == BreakerState.HALF_OPEN and d["probes"] > 0:
+                d["probes"] -= 1
+            return d
+
+        doc, _ = self.store.get(KIND, self.name)
+        if doc is not None and doc["state"] == BreakerState.HALF_OPEN:
+            self._update(change)
 
     def record_success(self) -> None:
         now = self.clock()
@@ -109,7 +137,7 @@ class CircuitBreaker:
 
         doc, _ = self.store.get(KIND, self.name)
         if doc is not None and doc["state"] == BreakerState.HALF_OPEN:
-            update(self.store, KIND, self.name, change)
+            self._update(change)
 
     def record_failure(self, reason: str = "") -> None:
         now = self.clock()
@@ -129,7 +157,7 @@ class CircuitBreaker:
                 return {**d, "state": BreakerState.OPEN.value, "opened_at": now, "failures": []}
             return {**d, "failures": failures[-self.config.failure_threshold:]}
 
-        update(self.store, KIND, self.name, change)
+        self._update(change)
 
     def call(self, fn: Callable[[], T], fallback: Callable[[Exception], T] | None = None,
              failure: Callable[[Exception], bool] = lambda e: True) -> T:
@@ -152,4 +180,4 @@ class CircuitBreaker:
 
     def _note(self, d: dict[str, Any], state: BreakerState, now: float, reason: str) -> None:
         if d["state"] != state.value:
-            self.transitions.append(Transition(self.name, d["state"], state.value, now, reason))
+            self._attempt.append(Transition(self.name, d["state"], state.value, now, reason))

@@ -40,8 +40,11 @@ class TokenBucket:
     granted: list[float] = field(default_factory=list)  # when tokens were taken (for tests and metrics)
 
     @classmethod
-    def for_service(cls, name: str, store: StateStore, **kw: Any) -> TokenBucket:
-        capacity, rate = next((v for k, v in KNOWN_LIMITS.items() if name.startswith(k)), (10.0, 1.0))
+    def for_service(cls, name: str, store: StateStore, overrides: dict[str, tuple[float, float]] | None = None,
+                    **kw: Any) -> TokenBucket:
+        """The bucket of `name` (e.g. `slack:#oncall`), limits by its service prefix: configured, else documented."""
+        limits = {**KNOWN_LIMITS, **(overrides or {})}
+        capacity, rate = next((v for k, v in limits.items() if name.split(":", 1)[0] == k), (10.0, 1.0))
         return cls(name, store, capacity, rate, **kw)
 
     def _try(self, cost: float) -> float:

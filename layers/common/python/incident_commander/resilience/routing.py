@@ -1,9 +1,11 @@
 """Model routing: a primary and fallback models per task, each behind its own circuit breaker.
 
-A model is skipped while its circuit is open (throttling, errors, or calls slower than the latency
-budget all count as failures); it comes back through half-open probes once it recovers. Each
-model's health (success rate, latency percentiles) is kept for /health. When no model is available
-the caller gets `None` and continues without the LLM, saying so.
+A model is skipped while its circuit is open (throttling, errors, malformed replies, or calls
+slower than the latency budget all count as failures); it comes back through half-open probes once
+it recovers. A model whose rate limit (requests and tokens per minute, shared across containers)
+has no room within the wait budget is skipped too, without counting against it. Each model's
+health (success rate, latency percentiles) is kept for /health. When no model is available the
+caller gets `None` and continues without the LLM, saying so.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .breaker import BreakerConfig, CircuitBreaker
+from .ratelimit import RateLimited
 from .store import StateStore, update
 
 T = TypeVar("T")
@@ -26,6 +29,8 @@ class RouteResult:
     value: Any
     model: str | None
     notes: list[str] = field(default_factory=list)
+    # what happened to each model tried before (or instead of) the answer: {model, state, detail}
+    setbacks: list[dict[str, str]] = field(default_factory=list)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -44,9 +49,15 @@ class ModelRouter:
     breaker_config: BreakerConfig = field(default_factory=lambda: BreakerConfig(failure_threshold=3,
                                                                                 window_seconds=60, open_seconds=60))
     clock: Callable[[], float] = time.time
+    # (model, tokens) -> None, or RateLimited when the model's requests/tokens per minute have no room
+    limiter: Callable[[str, int], None] | None = None
+    breakers: Callable[[str], CircuitBreaker] | None = None  # circuit name -> breaker (metrics hooked in)
 
     def breaker(self, model: str) -> CircuitBreaker:
-        return CircuitBreaker(f"bedrock:{model}", self.store, self.breaker_config, self.clock)
+        name = f"bedrock:{model}"
+        if self.breakers is not None:
+            return self.breakers(name)
+        return CircuitBreaker(name, self.store, self.breaker_config, self.clock)
 
     def _record(self, model: str, ok: bool, latency_ms: float, kind: str) -> None:
         def change(doc: dict[str, Any] | None) -> dict[str, Any]:
@@ -56,6 +67,7 @@ class ModelRouter:
         update(self.store, KIND, model, change)
 
     def health(self) -> dict[str, Any]:
+        """ok while the primary's circuit is closed; degraded while routing to a fallback or to no model."""
         out: dict[str, Any] = {"task": self.task, "models": []}
         for m in self.models:
             doc, _ = self.store.get(KIND, m)
@@ -66,33 +78,52 @@ class ModelRouter:
                 "success_rate": round(sum(1 for r in recent if r[0]) / len(recent), 3) if recent else None,
                 "latency_ms_p50": percentile(lat, 0.5), "latency_ms_p95": percentile(lat, 0.95),
                 "last_error": next((r[2] for r in reversed(recent) if not r[0]), None)})
-        return out
+        usable = [m["model"] for m in out["models"] if m["circuit"] != "open"]
+        out["routing_to"] = usable[0] if usable else None
+        primary_ok = bool(usable) and usable[0] == self.models[0]
+        return {"status": "ok" if primary_ok else "degraded", "detail": out}
 
-    def call(self, invoke: Callable[[str], T], is_throttle: Callable[[Exception], bool] = lambda e: False) -> RouteResult:
+    def call(self, invoke: Callable[[str], T], is_throttle: Callable[[Exception], bool] = lambda e: False,
+             tokens: int = 0, classify: Callable[[Exception], str] | None = None) -> RouteResult:
+        """Try the models in order; `invoke(model)` raises on any failure (including a malformed reply).
+        `classify` names a failure's kind (throttled, timeout, malformed...) for the notes and health."""
         notes: list[str] = []
+        setbacks: list[dict[str, str]] = []
+
+        def setback(model: str, state: str, detail: str) -> None:
+            notes.append(f"{model}: {detail}")
+            setbacks.append({"model": model, "state": state, "detail": detail})
+
         for model in self.models:
             br = self.breaker(model)
             if not br.allow():
-                notes.append(f"{model}: circuit open, skipped")
+                setback(model, "open", "circuit open, skipped")
                 continue
+            if self.limiter is not None:
+                try:
+                    self.limiter(model, tokens)
+                except RateLimited as exc:
+                    setback(model, "rate_limited", f"rate limited ({exc.wait:.1f}s to room for {tokens} tokens), skipped")
+                    br.release()
+                    continue
             t0 = time.perf_counter()
             try:
                 value = invoke(model)
             except Exception as exc:  # noqa: BLE001 - any model failure routes to the next model
                 ms = (time.perf_counter() - t0) * 1000
-                kind = "throttled" if is_throttle(exc) else type(exc).__name__
+                kind = "throttled" if is_throttle(exc) else classify(exc) if classify else type(exc).__name__
                 br.record_failure(kind)
                 self._record(model, False, ms, kind)
-                notes.append(f"{model}: {kind}")
+                setback(model, "failed", f"{kind}" + (f" ({str(exc)[:200]})" if classify else ""))
                 continue
             ms = (time.perf_counter() - t0) * 1000
             if ms > self.latency_budget_ms:
                 br.record_failure(f"slow: {ms:.0f} ms")
                 self._record(model, False, ms, "slow")
-                notes.append(f"{model}: answered in {ms:.0f} ms, over the {self.latency_budget_ms:.0f} ms budget")
-                return RouteResult(value, model, notes)  # a slow answer is still an answer; the next call routes away
+                setback(model, "slow", f"answered in {ms:.0f} ms, over the {self.latency_budget_ms:.0f} ms budget")
+                return RouteResult(value, model, notes, setbacks)  # a slow answer is still an answer
             br.record_success()
             self._record(model, True, ms, "ok")
-            return RouteResult(value, model, notes)
+            return RouteResult(value, model, notes, setbacks)
         notes.append("no model available: continuing without the LLM")
-        return RouteResult(None, None, notes)
+        return RouteResult(None, None, notes, setbacks)

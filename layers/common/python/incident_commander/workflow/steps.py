@@ -27,6 +27,7 @@ from ..models.events import (
     HypothesesProposed,
     MonitoringStarted,
     NewEvent,
+    NotificationDelivery,
 )
 from ..models.incident import IncidentState
 from ..runtime import Deps
@@ -63,11 +64,12 @@ def begin(deps: Deps, incident_id: str, execution: str, attempt: int = 1) -> dic
 def diagnose(deps: Deps, incident_id: str, diagnoser: str, execution: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     state = _state(deps, incident_id)
-    agent = get_diagnoser(diagnoser)
+    agent = deps.extras.get(f"diagnoser:{diagnoser}") or get_diagnoser(diagnoser)  # a handler's, wired to breakers
     inp = DiagnosisInput.build(state, deps.topology())
     hypotheses = agent.diagnose(inp)
     ms = round((time.perf_counter() - t0) * 1000, 2)
-    note = f"considered {len(inp.observed)} of {state.distinct_alerts} alerts" if inp.sampled else ""
+    note = "; ".join(filter(None, [f"considered {len(inp.observed)} of {state.distinct_alerts} alerts"
+                                   if inp.sampled else "", *getattr(agent, "notes", [])]))[:1000]
     _append(deps, incident_id, [NewEvent.of(
         EventType.HYPOTHESES_PROPOSED, HypothesesProposed(agent=diagnoser, hypotheses=hypotheses, duration_ms=ms,
                                                           note=note),
@@ -155,16 +157,30 @@ def plan_escalation(deps: Deps, incident_id: str, level: int) -> dict[str, Any]:
 
 
 def notify_escalation(deps: Deps, incident_id: str, level: int, token: str, execution: str) -> dict[str, Any]:
-    """Store the task token (the API answers with it) and tell the level's contacts."""
+    """Store the task token (the API answers with it), tell the level's contacts through the Notifier
+    (`deps.extras["notifier"]`: Slack / PagerDuty behind breakers and rate limits) and record what each
+    delivery did in `escalation.sent`. A failed notification never blocks the escalation: the token is
+    stored first, the workflow waits either way, and the API and dashboard can answer."""
     state = _state(deps, incident_id)
     lv = deps.settings.escalation.levels[level]
     deps.control.put_task_token(incident_id, token, level, lv.name)
     reason = state.decision.reason if state.decision else "needs a human"
+    key = f"{execution}/escalation/{level}"
+    sent = next((e for e in reversed(deps.events.read(incident_id)) if e.idempotency_key == key), None)
+    if sent is not None:  # a Retry of this task after it recorded: notify nobody twice
+        return {"notified": lv.contacts, "delivered": [d["contact"] for d in sent.current_data().get("deliveries", [])
+                                                       if d["delivered"]]}
+    notifier = deps.extras.get("notifier")
+    deliveries = notifier.notify(lv.contacts, {
+        "incident_id": incident_id, "title": state.title or incident_id, "severity": state.severity,
+        "summary": f"escalated to {lv.name}: {reason}"[:900], "reason": reason,
+        "link": deps.extras.get("incident_link", "").format(incident_id=incident_id)}) if notifier else []
     _append(deps, incident_id, [NewEvent.of(
         EventType.ESCALATION_SENT, EscalationSent(level=level, level_name=lv.name, contacts=lv.contacts,
-                                                  timeout_seconds=lv.timeout_seconds, reason=reason),
-        deps.clock(), "agent:escalation", f"{execution}/escalation/{level}")])
-    return {"notified": lv.contacts}
+                                                  timeout_seconds=lv.timeout_seconds, reason=reason,
+                                                  deliveries=[NotificationDelivery(**vars(d)) for d in deliveries]),
+        deps.clock(), "agent:escalation", key)])
+    return {"notified": lv.contacts, "delivered": [d.contact for d in deliveries if d.delivered]}
 
 
 def escalation_timed_out(deps: Deps, incident_id: str, level: int, execution: str) -> dict[str, Any]:
