@@ -5,7 +5,7 @@ time passed.
 """
 
 from aws_lambda_powertools import Logger
-from incident_commander.detection.service import build_engine, on_kinesis, on_tick
+from incident_commander.detection.service import build_engine, memory_guard, on_kinesis, on_tick
 from incident_commander.runtime import Deps
 
 logger = Logger()
@@ -18,5 +18,5 @@ def handler(event, context):
     _deps = _deps or Deps.from_env()
     engine = build_engine(_deps)
     if "Records" in event:
-        return on_kinesis(event, engine, logger)
+        return on_kinesis(event, engine, logger, memory_guard(_deps, context))
     return on_tick(event, engine, _deps.clock())

@@ -184,6 +184,8 @@ class ResilienceConfig(BaseModel):
                                        "token before taking its fallback")
     pagerduty_events_url: str = Field("https://events.pagerduty.com/v2/enqueue",
                                       description="PagerDuty Events API v2 endpoint (EU accounts: events.eu...)")
+    memory_guard: bool = Field(True, description="watch the function's own memory (off locally, where every "
+                               "function shares one process)")
     memory_soft_ratio: float = Field(0.70, gt=0, lt=1, description="detection degrades past this share of its "
                                      "memory limit (harder sampling, no optional work)")
     memory_hard_ratio: float = Field(0.85, gt=0, lt=1, description="...and past this defers the rest of a batch")

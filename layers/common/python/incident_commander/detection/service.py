@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..resilience.memory import MemoryGuard, Pressure, admitted, degraded
 from ..runtime import Deps
 from ..timeutil import parse_iso
 from .engine import DetectionEngine
@@ -16,9 +17,33 @@ def build_engine(deps: Deps) -> DetectionEngine:
     return DetectionEngine(deps.settings, deps.detection, deps.events, deps.workflow, deps.topology)
 
 
-def on_kinesis(event: dict[str, Any], engine: DetectionEngine, log: Any = None) -> dict[str, Any]:
-    """The partial-batch response (only `batchItemFailures`: Lambda rejects anything else)."""
+def memory_guard(deps: Deps, context: Any = None) -> MemoryGuard | None:
+    """The container's memory guard (resilience/memory.py), built once from its configured limit."""
+    if "memory_guard" not in deps.extras:
+        limit = float(getattr(context, "memory_limit_in_mb", 0) or 0) or None
+        deps.extras["memory_guard"] = MemoryGuard.from_config(deps.settings.resilience, limit)
+    return deps.extras["memory_guard"]
+
+
+def on_kinesis(event: dict[str, Any], engine: DetectionEngine, log: Any = None,
+               guard: MemoryGuard | None = None) -> dict[str, Any]:
+    """The partial-batch response (only `batchItemFailures`: Lambda rejects anything else). Under
+    memory pressure the batch runs degraded, and under hard pressure its tail is handed back."""
+    level = guard.level() if guard is not None else Pressure.OK
+    deferred: list[dict[str, str]] = []
+    if level != Pressure.OK:
+        s = engine.settings
+        engine = DetectionEngine(s.model_copy(update={"detection": degraded(s.detection)}), engine.store,
+                                 engine.events, engine.workflow, engine.topology, engine.workflow_input)
+        records = event.get("Records") or []
+        keep = admitted(len(records), level)
+        deferred = [{"itemIdentifier": str(r["kinesis"]["sequenceNumber"])} for r in records[keep:]]
+        event = {**event, "Records": records[:keep]}
+        if log is not None:
+            log.warning("memory pressure: batch degraded", extra={"level": level.value, "deferred": len(deferred),
+                                                                  **guard.report()})  # type: ignore[union-attr]
     response, result = handle_batch(event, engine)
+    response["batchItemFailures"] += deferred
     if log is not None:
         log.info("batch processed", extra={"alerts": result.alerts_in, "opened": result.incidents_opened,
                                            "dispatched": result.dispatched, "noise": result.noise,

@@ -49,9 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--port", type=int, default=8080)
     s.add_argument("--host", default="127.0.0.1")
     s.set_defaults(fn=_serve)
+    from .redrive import add_parser as add_redrive
     from .verify import add_parser as add_verify
 
     add_verify(sub)
+    add_redrive(sub)
     args = p.parse_args(argv)
     return int(args.fn(args) or 0)
 

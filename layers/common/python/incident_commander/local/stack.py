@@ -33,7 +33,8 @@ RETRY_SLEEP_SCALE = float(os.environ.get("IC_LOCAL_RETRY_SCALE", "0.01"))
 # the virtual clock (recording time), quiet logs, topology changes visible at once, local auth (api/roles.py)
 LOCAL_ENV_DEFAULTS = {"IC_CLOCK": "virtual", "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_DEV": "false",
                       "IC_TOPOLOGY_TTL_SECONDS": "0", "IC_AUTH_MODE": "local",
-                      "POWERTOOLS_METRICS_DISABLED": "true"}  # no EMF lines on stdout (no CloudWatch here)
+                      "POWERTOOLS_METRICS_DISABLED": "true",  # no EMF lines on stdout (no CloudWatch here)
+                      "IC_RESILIENCE_MEMORY_GUARD": "false"}  # one process for every function: its RSS is no one's
 
 
 def _free_port() -> int:
