@@ -72,8 +72,7 @@ class Aggregate(BaseModel):
 
 
 def impact_start(s: IncidentState) -> datetime | None:
-    starts = [a.starts_at for a in s.alerts.values() if a.starts_at is not None]
-    return min(starts) if starts else (s.first_alert_at or s.opened_at)
+    return s.alerts_started_at or s.first_alert_at or s.opened_at  # the earliest start of its listed alerts
 
 
 def _span(start: datetime | None, end: datetime | None) -> float | None:

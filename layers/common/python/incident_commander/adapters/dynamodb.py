@@ -63,12 +63,12 @@ class DynamoEventStore(EventStore):
                 raise StoreUnavailable(self.region, exc) from exc
             raise
 
-    def get_state(self, incident_id: str) -> IncidentState | None:
+    def get_head(self, incident_id: str) -> IncidentState | None:
         with self._region():
             r = self.ddb.get_item(TableName=self.incidents_table, Key={n.INCIDENTS_PK: {"S": incident_id}},
                                   ConsistentRead=True)
         item = r.get("Item")
-        return IncidentState.model_validate_json(item["state"]["S"]) if item else None
+        return IncidentState.from_stored(item["state"]["S"]) if item else None
 
     def read_items(self, incident_id: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -89,7 +89,7 @@ class DynamoEventStore(EventStore):
     def _projection_item(self, state: IncidentState) -> dict[str, Any]:
         opened = iso(state.opened_at) if state.opened_at else ""
         item = {
-            n.INCIDENTS_PK: state.incident_id, "version": state.version, "state": state.model_dump_json(),
+            n.INCIDENTS_PK: state.incident_id, "version": state.version, "state": state.stored_json(),
             n.INCIDENTS_LIST_PK: n.INCIDENTS_LIST_PARTITION, n.INCIDENTS_LIST_SK: f"{opened}#{state.incident_id}",
             "status": state.status.value, "severity": state.severity, "services": state.services or None,
             "head_hash": state.last_hash,
@@ -134,7 +134,7 @@ class DynamoEventStore(EventStore):
                 return self._existing(incident_id, seen)
             if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
                 won = reasons[-1].get("Item") if reasons and codes[-1] == "ConditionalCheckFailed" else None
-                current = IncidentState.model_validate_json(won["state"]["S"]) if won and "state" in won else None
+                current = IncidentState.from_stored(won["state"]["S"]) if won and "state" in won else None
                 raise ConcurrencyError(f"{incident_id}: version {expected_version} is stale", current) from exc
             raise
         return None
@@ -217,7 +217,7 @@ class DynamoEventStore(EventStore):
                 KeyConditionExpression="#p = :p AND #k < :cutoff",
                 ExpressionAttributeNames={"#p": n.INCIDENTS_CLOSED_PK, "#k": n.INCIDENTS_CLOSED_SK},
                 ExpressionAttributeValues={":p": {"S": n.INCIDENTS_CLOSED_PARTITION}, ":cutoff": {"S": iso(cutoff)}})
-        return [IncidentState.model_validate_json(i["state"]["S"]) for i in r.get("Items", [])]
+        return [IncidentState.from_stored(i["state"]["S"]) for i in r.get("Items", [])]
 
     def list_states(self, limit: int = 50, cursor: str | None = None,
                     predicate: Callable[[IncidentState], bool] | None = None) -> Page:
@@ -237,7 +237,7 @@ class DynamoEventStore(EventStore):
                 r = self.ddb.query(**kwargs)
             last = None
             for raw in r.get("Items", []):
-                s = IncidentState.model_validate_json(raw["state"]["S"])
+                s = IncidentState.from_stored(raw["state"]["S"])
                 last = {k: raw[k] for k in (n.INCIDENTS_PK, n.INCIDENTS_LIST_PK, n.INCIDENTS_LIST_SK)}
                 if predicate is None or predicate(s):
                     out.append(s)

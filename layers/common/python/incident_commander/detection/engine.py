@@ -355,7 +355,7 @@ class DetectionEngine:
                             inc.flushed_at is not None and p.at - inc.flushed_at < flush:
                         continue
                     p.deliveries, inc.unflushed = inc.unflushed, 0
-            if p.opened is None and self.events.get_state(incident_id) is None:
+            if p.opened is None and not (inc is not None and inc.opened) and self.events.get_head(incident_id) is None:
                 continue  # a candidate below the open threshold: nothing to record yet
             at = p.at or p.opened.first_alert_at  # type: ignore[union-attr]
             if inc is not None:

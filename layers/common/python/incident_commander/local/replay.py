@@ -62,7 +62,7 @@ def run(rec: Recording, stack: LocalStack) -> dict[str, Any]:
     cursor = None
     while True:
         page = store.list_states(limit=100, cursor=cursor)
-        states += page.items
+        states += [store.with_alerts(s) for s in page.items]  # listed projections come without alert views
         if not page.cursor:
             break
         cursor = page.cursor

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_serializer, model_validator
 
 from .alert import Severity
 from .diagnosis import Decision, Hypothesis
@@ -21,6 +21,26 @@ class IncidentStatus(StrEnum):
     MITIGATING = "mitigating"
     MITIGATED = "mitigated"
     RESOLVED = "resolved"
+
+
+class AlertsNotRead(dict):
+    """Stands for the alert views of a projection read without them (`EventStore.get_head`): any use
+    fails loudly instead of looking like an incident without alerts. The views are folded from
+    the events on read (`EventStore.get_state`); the stored projection keeps only their summary."""
+
+    def _refuse(self, *_: Any, **__: Any) -> Any:
+        raise RuntimeError("the incident's alert views were not read: use EventStore.get_state, not get_head")
+
+    __getitem__ = __iter__ = __len__ = __contains__ = get = keys = values = items = copy = _refuse  # type: ignore[assignment]
+
+    def __bool__(self) -> bool:
+        return self._refuse()
+
+    def __repr__(self) -> str:
+        return "AlertsNotRead()"
+
+
+ALERTS_NOT_READ = AlertsNotRead()
 
 
 class AlertView(BaseModel):
@@ -42,7 +62,8 @@ class AlertView(BaseModel):
 
 # Bumped whenever `apply` changes what it derives from the same events: verification compares a
 # stored projection with the fold of its events only when both come from the same fold version.
-FOLD_VERSION = 1
+# 2: the alert views' summary (alerts_listed, alerts_started_at); the views are no longer stored.
+FOLD_VERSION = 2
 
 
 class IncidentState(BaseModel):
@@ -62,7 +83,11 @@ class IncidentState(BaseModel):
     mitigated_at: datetime | None = None
     resolved_at: datetime | None = None
     services: list[str] = Field(default_factory=list)
-    alerts: dict[str, AlertView] = Field(default_factory=dict)  # capped, see DetectionConfig
+    # the listed alerts (capped, see DetectionConfig): folded from the events on read, not stored in
+    # the projection item (see `stored_json`); ALERTS_NOT_READ in a projection read without them
+    alerts: dict[str, AlertView] = Field(default_factory=dict)
+    alerts_listed: int = 0  # len(alerts), stored
+    alerts_started_at: datetime | None = None  # earliest `starts_at` of the listed alerts, stored
     alert_deliveries: int = 0  # exact count of alert messages, repeats included
     alerts_omitted: int = 0  # distinct alerts past the cap
     hypotheses: dict[str, list[Hypothesis]] = Field(default_factory=dict)  # by agent
@@ -80,9 +105,50 @@ class IncidentState(BaseModel):
     repairs: int = 0
     archive: dict[str, Any] | None = None  # where events 1..archive["events"] live once archived (Archived)
 
+    @model_validator(mode="after")
+    def _summary_of_given_alerts(self) -> IncidentState:
+        """Built with its alerts (by hand, or stored before the summary existed): derive the summary."""
+        if self.alerts and not self.alerts_listed:
+            self.alerts_listed = len(self.alerts)
+            self.alerts_started_at = min((v.starts_at for v in self.alerts.values() if v.starts_at), default=None)
+        return self
+
+    @field_serializer("alerts", mode="wrap")
+    def _alerts_read_first(self, value: Any, handler: Any) -> Any:
+        if isinstance(value, AlertsNotRead):
+            value._refuse()  # never write out "no alerts" for alerts that were not read
+        return handler(value)
+
     @property
     def distinct_alerts(self) -> int:
-        return len(self.alerts) + self.alerts_omitted
+        return self.alerts_listed + self.alerts_omitted
+
+    @property
+    def alerts_read(self) -> bool:
+        return not isinstance(self.alerts, AlertsNotRead)
+
+    def stored_json(self) -> str:
+        """The projection as stored: without the alert views, which the events hold and which would
+        make every append rewrite an item growing with the incident's alerts (a few hundred bytes
+        each, written twice in the append's transaction). Once archived, the events holding them
+        leave the table, so an archived incident's projection keeps its views."""
+        if self.archive is not None:
+            return self.model_dump_json()
+        return self.model_dump_json(exclude={"alerts"})
+
+    def as_stored(self) -> IncidentState:
+        """What reading back `stored_json()` gives (`from_stored`), without the JSON round trip."""
+        if self.archive is None and self.alerts_listed:
+            return self.model_copy(update={"alerts": ALERTS_NOT_READ})
+        return self.model_copy()
+
+    @classmethod
+    def from_stored(cls, text: str | bytes) -> IncidentState:
+        """A stored projection: with its views when they were stored, else marked ALERTS_NOT_READ."""
+        state = cls.model_validate_json(text)
+        if state.alerts_listed and not state.alerts:
+            state.alerts = ALERTS_NOT_READ
+        return state
 
     @property
     def is_closed(self) -> bool:
@@ -141,9 +207,13 @@ def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
             if Severity(a["severity"]).rank > Severity(s.severity).rank:
                 s.severity = a["severity"]
             s.last_alert_at = max(filter(None, [s.last_alert_at, received]))
+            s.alerts_started_at = min(filter(None, [s.alerts_started_at, s.alerts[a["key"]].starts_at]), default=None)
+        if d["alerts"]:
+            s.alerts_listed = len(s.alerts)
     elif t == EventType.ALERTS_UPDATED:
         s.alert_deliveries += d.get("deliveries", 0)
-        s.alerts = dict(s.alerts)
+        if d["changes"]:
+            s.alerts = dict(s.alerts)
         for c in d["changes"]:
             view = s.alerts.get(c["key"])
             if view is not None:
@@ -156,6 +226,8 @@ def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
             if view is not None:
                 s.alert_deliveries = max(0, s.alert_deliveries - view.deliveries)
         s.services = [x for x in s.services if any(v.service == x for v in s.alerts.values())]
+        s.alerts_listed = len(s.alerts)
+        s.alerts_started_at = min((v.starts_at for v in s.alerts.values() if v.starts_at), default=None)
     elif t == EventType.SEVERITY_CHANGED:
         s.severity = d["severity"]
     elif t == EventType.DIAGNOSIS_STARTED:
@@ -209,6 +281,15 @@ def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
     elif t == EventType.ARCHIVED:
         s.archive = dict(d)
     return s
+
+
+def needs_alerts(type_: EventType, data: dict[str, Any]) -> bool:
+    """Whether folding this event reads or changes the alert views (the append must read them
+    first), or must store them (an archived incident's events leave the table)."""
+    return bool(type_ == EventType.ALERTS_ATTACHED and data.get("alerts")
+                or type_ == EventType.ALERTS_UPDATED and data.get("changes")
+                or type_ == EventType.ALERTS_DETACHED and data.get("keys")
+                or type_ == EventType.ARCHIVED)
 
 
 def _acknowledge(s: IncidentState, event: StoredEvent) -> None:

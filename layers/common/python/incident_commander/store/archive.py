@@ -113,7 +113,7 @@ def read_verified(store: EventStore, incident_id: str, state: IncidentState,
 def verify_incident(store: EventStore, incident_id: str, archive: ArchiveStore | None = None,
                     state: IncidentState | None = None) -> VerifyResult | None:
     """Verify an incident's whole chain against its projection (None: no such incident)."""
-    state = state or store.get_state(incident_id)
+    state = state or store.get_head(incident_id)  # verification compares what is stored
     if state is None:
         return None
     return read_verified(store, incident_id, state, archive)[1]

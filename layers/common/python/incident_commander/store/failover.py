@@ -49,7 +49,10 @@ class FailoverEventStore(EventStore):
         raise StoreUnavailable(",".join(e.region for e in errors), "every region failed: "
                                + "; ".join(str(e) for e in errors))
 
-    def get_state(self, incident_id: str) -> IncidentState | None:
+    def get_head(self, incident_id: str) -> IncidentState | None:
+        return self._read(lambda s: s.get_head(incident_id))
+
+    def get_state(self, incident_id: str) -> IncidentState | None:  # projection and events from one region
         return self._read(lambda s: s.get_state(incident_id))
 
     def read_items(self, incident_id: str) -> list[dict[str, Any]]:

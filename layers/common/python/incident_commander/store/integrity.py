@@ -89,8 +89,10 @@ def verify_incident_items(incident_id: str, items: Sequence[dict[str, Any]], sta
 
 
 def projection_differences(stored: IncidentState, folded: IncidentState) -> list[str]:
-    """The top-level fields where a stored projection differs from the fold of its events."""
-    a, b = stored.model_dump(mode="json"), folded.model_dump(mode="json")
+    """The top-level fields where a stored projection differs from the fold of its events (the alert
+    views only when they were stored: otherwise they are the fold's own)."""
+    exclude = None if stored.alerts_read else {"alerts"}
+    a, b = stored.model_dump(mode="json", exclude=exclude), folded.model_dump(mode="json", exclude=exclude)
     return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
 
 

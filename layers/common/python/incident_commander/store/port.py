@@ -4,6 +4,10 @@ An append names the version it expects. The adapter writes the new events, their
 markers and the new projection atomically, or nothing: a conflicting append raises
 ConcurrencyError and the caller re-reads and retries (`append_with_retry`). An event whose
 idempotency key is already stored is not stored again: the append returns the stored event.
+
+The stored projection holds no alert views (IncidentState.stored_json): `get_state` folds them
+from the events, `get_head` reads the projection alone, and an append reads the events only when
+its own events need the views (a new alert, a change, a detach, the archive).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from ..models.events import DATA_MODELS, SCHEMA_VERSION, NewEvent, StoredEvent
-from ..models.incident import IncidentState, apply
+from ..models.incident import IncidentState, apply, fold, needs_alerts
 from ..timeutil import iso, parse_iso, utcnow
 from .hashing import GENESIS, canonical_data, event_hash
 
@@ -108,7 +112,23 @@ class EventStore(abc.ABC):
     region: str = "local"
 
     @abc.abstractmethod
-    def get_state(self, incident_id: str) -> IncidentState | None: ...
+    def get_head(self, incident_id: str) -> IncidentState | None:
+        """The projection as stored: its alert views are ALERTS_NOT_READ unless it has none or they
+        are stored (archived). For writers and lists, which need the incident's summary only."""
+
+    def get_state(self, incident_id: str) -> IncidentState | None:
+        """The incident with its alert views (folded from its events): what the API and agents read."""
+        return self.with_alerts(self.get_head(incident_id))
+
+    def with_alerts(self, state: IncidentState | None) -> IncidentState | None:
+        """`state` with its alert views, folded from its events up to its version (one query; reads
+        cost a fraction of what storing the views in every append's projection write did)."""
+        if state is None or state.alerts_read:
+            return state
+        current, items = self.snapshot(state.incident_id, state)
+        state = current or state
+        events = [from_item(i) for i in items if int(i["seq"]) <= state.version]
+        return state.model_copy(update={"alerts": fold(state.incident_id, events).alerts})
 
     @abc.abstractmethod
     def read_items(self, incident_id: str) -> list[dict[str, Any]]:
@@ -122,7 +142,8 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     def list_states(self, limit: int = 50, cursor: str | None = None,
-                    predicate: Callable[[IncidentState], bool] | None = None) -> Page: ...
+                    predicate: Callable[[IncidentState], bool] | None = None) -> Page:
+        """Projections as stored (like `get_head`), newest first; `with_alerts` adds the views."""
 
     # --- maintenance: integrity repair and retention (never used by the agents) ----------------
     @abc.abstractmethod
@@ -144,7 +165,8 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     def closed_before(self, cutoff: datetime, limit: int = 100) -> list[IncidentState]:
-        """Resolved incidents not yet archived whose resolution is older than `cutoff`, oldest first."""
+        """Resolved incidents not yet archived whose resolution is older than `cutoff`, oldest first
+        (projections as stored)."""
 
     # --- shared behaviour -----------------------------------------------------------------------
     def read(self, incident_id: str) -> list[StoredEvent]:
@@ -158,13 +180,13 @@ class EventStore(abc.ABC):
         projection's version differ for a moment, so then both are read again. A difference that
         stays (an event forged or lost) is returned as read, for verification to report.
         """
-        state = state or self.get_state(incident_id)
+        state = state or self.get_head(incident_id)
         for _ in range(re_reads + 1):
             items = self.read_items(incident_id)
             last = int(items[-1]["seq"]) if items else 0
             if state is None or last == state.version:
                 break
-            fresh = self.get_state(incident_id)
+            fresh = self.get_head(incident_id)
             if fresh is None or fresh.version == state.version:
                 break  # nobody appended: the difference is real
             state = fresh
@@ -176,15 +198,20 @@ class EventStore(abc.ABC):
         """Append `events` after version `expected_version` (0 for a new incident). `state`: the
         projection the caller just read at that version (saves reading it again)."""
         if state is None or state.version != expected_version:
-            state = self.get_state(incident_id)
+            state = self.get_head(incident_id)
         current_version = state.version if state else 0
         if current_version != expected_version:
             raise ConcurrencyError(f"{incident_id}: expected version {expected_version}, found {current_version}",
                                    state)
+        if state is not None and not state.alerts_read and any(needs_alerts(e.type, e.data) for e in events):
+            state = self.with_alerts(state)
+            if state is None or state.version != expected_version:
+                raise ConcurrencyError(f"{incident_id}: version {expected_version} moved while reading its alerts",
+                                       state)
         stored, new_state = chain(state, incident_id, events, now)
         duplicates = self._commit(incident_id, expected_version, stored, new_state)
         if duplicates is not None:
-            return duplicates, self.get_state(incident_id) or new_state
+            return duplicates, self.get_head(incident_id) or new_state
         return stored, new_state
 
 
@@ -197,7 +224,7 @@ def append_with_retry(store: EventStore, incident_id: str,
     `decide` sees the current projection and returns the events to append ([] for none): it must
     be safe to call more than once. `stats["conflicts"]` counts the conflicts met, when given.
     """
-    state = store.get_state(incident_id)
+    state = store.get_head(incident_id)  # the append reads the alert views only when its events need them
     for attempt in range(attempts):
         events = list(decide(state))
         if not events:
@@ -212,5 +239,5 @@ def append_with_retry(store: EventStore, incident_id: str,
             time.sleep(min(BACKOFF_CAP_S, 0.004 * (2 ** attempt)) * random.random())
             # the state the failed write returned, even after the sleep: measured against re-reading
             # (benchmarks/event_store.py, 8 writers on one incident) it halves the conflicts per append
-            state = exc.current if exc.current is not None else store.get_state(incident_id)
+            state = exc.current if exc.current is not None else store.get_head(incident_id)
     raise ConcurrencyError(incident_id)  # unreachable
