@@ -35,6 +35,11 @@ class VirtualClock:
         with self._lock:
             return self._now_unlocked() or utcnow()
 
+    def reset(self) -> None:
+        """Forget the recording's time (a new replay in the same process starts its own)."""
+        with self._lock:
+            self._base = self._wall_at_base = None
+
     def advance(self, seconds: float) -> None:
         with self._lock:
             if self._base is not None:

@@ -173,6 +173,8 @@ class DetectionEngine:
             if state.clock is None or item.received_at > state.clock:
                 state.clock = item.received_at
             rec = records.get((item.source, item.key))
+            if rec is not None and self._unsaved(state, rec):
+                rec = None  # written by an attempt that died before saving the scope: never applied
             if rec is not None:
                 inc = by_id.get(rec.incident_id) if rec.incident_id else None
                 repeat = item.status == rec.status
@@ -211,6 +213,9 @@ class DetectionEngine:
         self._write_events(pending, batch_id, result, by_id)
         for inc, service in anchored:
             self._pull_to_anchor(state, inc, service, topo, batch_id, touched, result)
+        stamp = fresh[-1].origin if fresh else None  # any fresh origin: above its watermark until saved
+        for rec in touched.values():
+            rec.origin = stamp
         self.store.put_alerts(list(touched.values()))
         self._dispatch_due(state, result)
         self._expire(state, topo, result)
@@ -516,6 +521,13 @@ class DetectionEngine:
                 self._flush_counts(i, "forget", state.clock)
                 self._pend(i, state.scope, None)
         state.incidents = keep[overflow:]
+
+    @staticmethod
+    def _unsaved(state: ScopeState, rec: AlertRecord) -> bool:
+        """Whether an index entry was written by a batch whose scope state was never saved (the function
+        crashed, or lost the conditional save, after writing it): its origin is past the watermark."""
+        o = rec.origin
+        return o is not None and o[1] > state.applied.get(o[0], -1)
 
     @staticmethod
     def _unapplied(state: ScopeState, items: list[Incoming]) -> list[Incoming]:

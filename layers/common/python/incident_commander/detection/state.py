@@ -75,12 +75,16 @@ class AlertRecord:
     deliveries: int = 0
     starts_at: datetime | None = None  # when this occurrence began, as its source says (tells a repeat from a new one)
     noise_reason: str | None = None
+    # ("<shard>|<partition key>", sequence) of the batch that wrote it: an entry whose origin is past its
+    # scope's watermark was written by a batch that never saved the scope, and is not trusted
+    origin: tuple[str, int] | None = None
 
     def to_json(self) -> str:
         return orjson.dumps({"source": self.source, "key": self.key, "status": self.status,
                              "last_received_at": self.last_received_at, "incident_id": self.incident_id,
                              "changes": self.changes, "flapping": self.flapping, "deliveries": self.deliveries,
-                             "starts_at": self.starts_at, "noise_reason": self.noise_reason}).decode()
+                             "starts_at": self.starts_at, "noise_reason": self.noise_reason,
+                             "origin": self.origin}).decode()
 
     @classmethod
     def from_json(cls, text: str | bytes) -> AlertRecord:
@@ -90,7 +94,7 @@ class AlertRecord:
                    last_received_at=_dt(d["last_received_at"]), incident_id=d.get("incident_id"),
                    changes=[_dt(c) for c in changes] if changes else [], flapping=bool(d.get("flapping")),
                    deliveries=int(d.get("deliveries") or 0), starts_at=_dt(starts) if starts else None,
-                   noise_reason=d.get("noise_reason"))
+                   noise_reason=d.get("noise_reason"), origin=tuple(d["origin"]) if d.get("origin") else None)
 
 
 def _dt(value: str) -> datetime:

@@ -29,7 +29,11 @@ def build_embedder(cfg: MemoryConfig, llm: LlmConfig | None = None, resilience: 
     if kind == "titan":
         from ..adapters.bedrock import TitanEmbedder, runtime_client
 
-        client = runtime_client(endpoint_url=(llm.endpoint_url if llm else "") or None)
+        if llm is None:
+            from ..config import load_section
+
+            llm = load_section(LlmConfig, "IC_LLM_")  # IC_LLM_ENDPOINT_URL: the bedrock-runtime endpoint
+        client = runtime_client(endpoint_url=llm.endpoint_url or None)
         titan: Embedder = TitanEmbedder(client, cfg.dimensions)
         if resilience is not None:
             from ..resilience.guards import GuardedEmbedder
