@@ -5,7 +5,6 @@ environment resolved from the wiring. Permissions are added later from the same 
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import aws_cdk as cdk

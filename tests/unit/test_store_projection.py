@@ -85,15 +85,28 @@ def test_a_projection_read_without_its_alerts_refuses_to_pretend_it_has_none(sto
             use()
 
 
-def test_appends_read_the_events_only_when_they_touch_the_alert_views(store):
+def other_container(store: CountingStore) -> CountingStore:
+    """Another process on the same tables: it knows nothing this one folded."""
+    other = CountingStore()
+    other.items, other.states, other.markers = store.items, store.states, store.markers
+    return other
+
+
+def test_appends_read_the_events_only_when_they_need_alert_views_this_process_does_not_know(store):
     store.append("i1", 1, [attach([ref(1)], "b1")])
-    before = store.event_reads
-    store.append("i1", 2, [attach([], "counts", deliveries=500)], state=store.get_head("i1"))  # repeats: a count
-    assert store.event_reads == before
-    store.append("i1", 3, [attach([ref(2)], "b2")], state=store.get_head("i1"))  # a new alert: is it new?
-    assert store.event_reads == before + 1
-    state = store.get_state("i1")
-    assert state.alert_deliveries == 500 and set(state.alerts) == {"k0001", "k0002"}
+    cold = other_container(store)
+    cold.append("i1", 2, [attach([], "counts", deliveries=500)], state=cold.get_head("i1"))  # repeats: a count
+    assert cold.event_reads == 0
+    cold.append("i1", 3, [attach([ref(2)], "b2")], state=cold.get_head("i1"))  # a new alert: is it new?
+    assert cold.event_reads == 1
+    cold.append("i1", 4, [attach([ref(3)], "b3")], state=cold.get_head("i1"))  # it knows version 4's views
+    assert cold.event_reads == 1
+    store.append("i1", 5, [attach([ref(4)], "b4")], state=store.get_head("i1"))  # the first one fell behind
+    assert store.event_reads == 1
+    for s in (store, cold, other_container(store)):
+        state = s.get_state("i1")
+        assert state.alert_deliveries == 500 and set(state.alerts) == {"k0001", "k0002", "k0003", "k0004"}
+        assert state.alerts == fold("i1", store.read("i1")).alerts
 
 
 def test_updates_and_detaches_keep_the_stored_summary_equal_to_the_fold(store):

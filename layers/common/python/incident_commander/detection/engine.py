@@ -39,6 +39,7 @@ from ..symptoms import classify
 from ..topology import Topology
 from .correlate import Candidate, assign, graph, join, recompute_roots
 from .incoming import Incoming
+from .index_cache import IndexCache
 from .ports import DetectionStore, Workflow
 from .state import AlertRecord, OpenIncident, ScopeState
 
@@ -95,7 +96,8 @@ def incident_id_for(alert: Alert) -> str:
 
 class DetectionEngine:
     def __init__(self, settings: Settings, store: DetectionStore, events: EventStore, workflow: Workflow,
-                 topology: Callable[[], Topology], workflow_input: Callable[[str, int], dict[str, Any]] | None = None):
+                 topology: Callable[[], Topology], workflow_input: Callable[[str, int], dict[str, Any]] | None = None,
+                 index: IndexCache | None = None):
         self.cfg = settings.detection
         self.settings = settings
         self.store = store
@@ -105,6 +107,7 @@ class DetectionEngine:
         self.workflow_input = workflow_input or (lambda incident_id, attempt: {"incident_id": incident_id,
                                                                               "attempt": attempt})
         self._floor = Severity(self.cfg.severity_floor).rank
+        self.index = index if index is not None else IndexCache()  # alert index entries this (warm) container knows to be current
 
     # ------------------------------------------------------------------------------------------
     def process(self, alerts: Iterable[Alert | Incoming], batch_id: str) -> BatchResult:
@@ -150,6 +153,7 @@ class DetectionEngine:
             self._dispatch_due(state, res)
             self._expire(state, topo, res)
             self.store.save_scope(state, version)
+            self.index.moved(scope, version, state.version)
             started += res.dispatched
         return started
 
@@ -158,10 +162,15 @@ class DetectionEngine:
                        result: BatchResult) -> None:
         state = self.store.load_scope(scope)
         version = state.version
+        index = self.index.take(scope, version, topo)
         fresh = self._unapplied(state, items)
         result.redelivered += len(items) - len(fresh)
         fresh.sort(key=attrgetter("received_at", "event_time"))
-        records = self.store.get_alerts(list({(i.source, i.key) for i in fresh}))
+        wanted = {(i.source, i.key) for i in fresh}
+        records = {k: AlertRecord.from_json(index[k]) for k in wanted if k in index}
+        read = self.store.get_alerts([k for k in wanted if k not in index])  # only what this container did not write
+        IndexCache.record(index, read.values())
+        records.update(read)
         pending: dict[str, _Pending] = defaultdict(_Pending)
         by_id = {i.id: i for i in state.incidents}
         touched: dict[tuple[str, str], AlertRecord] = {}
@@ -217,10 +226,12 @@ class DetectionEngine:
         for rec in touched.values():
             rec.origin = stamp
         self.store.put_alerts(list(touched.values()))
+        IndexCache.record(index, touched.values())
         self._dispatch_due(state, result)
         self._expire(state, topo, result)
         self._advance(state, fresh)
         self.store.save_scope(state, version)
+        self.index.keep(scope, state.version, index)
 
     def _correlate(self, alert: Alert, state: ScopeState, by_id: dict[str, OpenIncident], topo: Topology,
                    pending: dict[str, _Pending], result: BatchResult,
@@ -485,13 +496,20 @@ class DetectionEngine:
                 else:
                     self._flush_counts(inc, "flush", clock)
                 due = self._due(inc)
-            self._pend(inc, state.scope, due)
+            self._pend(inc, state.scope, due, clock)
 
-    def _pend(self, inc: OpenIncident, scope: str, due: datetime | None) -> None:
-        if due == inc.pending_due:
+    def _pend(self, inc: OpenIncident, scope: str, due: datetime | None, clock: datetime | None = None) -> None:
+        """Keep the pending entry no later than what the incident waits for. A due that only moves
+        later (each new alert pushes the quiet deadline) is not rewritten while the stored one is
+        ahead: the tick it wakes finds the incident not yet due and writes the new time. One write
+        per wake-up instead of one per batch."""
+        stored = inc.pending_due
+        if due == stored:
             return
         if due is None:
             self.store.delete_pending(inc.id)
+        elif stored is not None and due > stored and clock is not None and clock < stored:
+            return
         else:
             self.store.put_pending(inc.id, scope, due)
         inc.pending_due = due

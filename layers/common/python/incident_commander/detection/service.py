@@ -9,12 +9,15 @@ from ..resilience.memory import MemoryGuard, Pressure, admitted, degraded
 from ..runtime import Deps
 from ..timeutil import parse_iso
 from .engine import DetectionEngine
+from .index_cache import IndexCache
 from .kinesis_batch import handle_batch
 
 
 def build_engine(deps: Deps) -> DetectionEngine:
     assert deps.detection is not None and deps.workflow is not None, "detection needs its table and state machine"
-    return DetectionEngine(deps.settings, deps.detection, deps.events, deps.workflow, deps.topology)
+    # the engine is built per invocation; the alert index entries it knows live as long as the container
+    index = deps.extras.setdefault("index_cache", IndexCache())
+    return DetectionEngine(deps.settings, deps.detection, deps.events, deps.workflow, deps.topology, index=index)
 
 
 def memory_guard(deps: Deps, context: Any = None) -> MemoryGuard | None:

@@ -106,6 +106,29 @@ def chain(state: IncidentState | None, incident_id: str, new: Sequence[NewEvent]
     return out, current
 
 
+class KnownViews:
+    """Alert views this process folded or appended, by incident, at their version and head hash.
+    Events never change, so the views of a version are known for good: a warm writer (the
+    detection function in a storm) folds an incident's events once, not on every append."""
+
+    def __init__(self, max_views: int = 20_000):
+        self.max_views = max_views
+        self._by_incident: dict[str, tuple[int, str, dict[str, Any]]] = {}
+
+    def get(self, state: IncidentState) -> dict[str, Any] | None:
+        known = self._by_incident.get(state.incident_id)
+        return known[2] if known is not None and known[:2] == (state.version, state.last_hash) else None
+
+    def put(self, state: IncidentState) -> None:
+        if not state.alerts_read:
+            return
+        self._by_incident.pop(state.incident_id, None)
+        self._by_incident[state.incident_id] = (state.version, state.last_hash, state.alerts)
+        total = sum(len(v[2]) for v in self._by_incident.values())
+        while total > self.max_views and len(self._by_incident) > 1:  # the incident used longest ago goes
+            total -= len(self._by_incident.pop(next(iter(self._by_incident)))[2])
+
+
 class EventStore(abc.ABC):
     """Append-only incident events with a projection per incident, in one region."""
 
@@ -122,13 +145,26 @@ class EventStore(abc.ABC):
 
     def with_alerts(self, state: IncidentState | None) -> IncidentState | None:
         """`state` with its alert views, folded from its events up to its version (one query; reads
-        cost a fraction of what storing the views in every append's projection write did)."""
+        cost a fraction of what storing the views in every append's projection write did), or
+        taken from what this process last folded or appended at that very version."""
         if state is None or state.alerts_read:
             return state
+        known = self._known_views.get(state)
+        if known is not None:
+            return state.model_copy(update={"alerts": known})
         current, items = self.snapshot(state.incident_id, state)
         state = current or state
         events = [from_item(i) for i in items if int(i["seq"]) <= state.version]
-        return state.model_copy(update={"alerts": fold(state.incident_id, events).alerts})
+        state = state.model_copy(update={"alerts": fold(state.incident_id, events).alerts})
+        self._known_views.put(state)
+        return state
+
+    @property
+    def _known_views(self) -> KnownViews:
+        known = self.__dict__.get("_views")
+        if known is None:
+            known = self.__dict__["_views"] = KnownViews()
+        return known
 
     @abc.abstractmethod
     def read_items(self, incident_id: str) -> list[dict[str, Any]]:
@@ -203,15 +239,20 @@ class EventStore(abc.ABC):
         if current_version != expected_version:
             raise ConcurrencyError(f"{incident_id}: expected version {expected_version}, found {current_version}",
                                    state)
-        if state is not None and not state.alerts_read and any(needs_alerts(e.type, e.data) for e in events):
-            state = self.with_alerts(state)
-            if state is None or state.version != expected_version:
-                raise ConcurrencyError(f"{incident_id}: version {expected_version} moved while reading its alerts",
-                                       state)
+        if state is not None and not state.alerts_read:
+            known = self._known_views.get(state)  # carried along even when these events do not need them
+            if known is not None:
+                state = state.model_copy(update={"alerts": known})
+            elif any(needs_alerts(e.type, e.data) for e in events):
+                state = self.with_alerts(state)
+                if state is None or state.version != expected_version:
+                    raise ConcurrencyError(f"{incident_id}: version {expected_version} moved while reading its "
+                                           "alerts", state)
         stored, new_state = chain(state, incident_id, events, now)
         duplicates = self._commit(incident_id, expected_version, stored, new_state)
         if duplicates is not None:
             return duplicates, self.get_head(incident_id) or new_state
+        self._known_views.put(new_state)
         return stored, new_state
 
 
