@@ -434,7 +434,19 @@ class NotifyFailing(Fault):
         self.script = [429, 503] * 50
 
     def check(self, stack, doubles):
-        return {"notification requests": len(doubles.sink.requests), "circuits": circuits(stack)}
+        return {"notification requests": len(doubles.sink.requests), "circuits": circuits(stack),
+                "deliveries recorded": deliveries(stack)}
+
+
+def deliveries(stack: LocalStack) -> dict[str, int]:
+    """What escalation.sent events recorded, by contact and outcome."""
+    out: Counter = Counter()
+    for s in states(stack):
+        for e in _events(stack, s.incident_id):
+            if e.type.value == "escalation.sent":
+                out.update(f"{d['contact']} {'delivered' if d['delivered'] else 'failed'}"
+                           for d in e.current_data()["deliveries"])
+    return dict(out)
 
 
 class NotifyHealthy(Fault):
@@ -442,7 +454,7 @@ class NotifyHealthy(Fault):
         super().__init__("none", "notify")
 
     def check(self, stack, doubles):
-        return {"notification requests": len(doubles.sink.requests)}
+        return {"notification requests": len(doubles.sink.requests), "deliveries recorded": deliveries(stack)}
 
 
 def circuits(stack: LocalStack) -> dict[str, str]:
@@ -534,6 +546,14 @@ def settle(stack: LocalStack, rec: Recording) -> None:
     last = max(d.at for d in rec.deliveries)
     _retry(lambda: player.flush(last, cfg.settle_max_seconds + cfg.settle_quiet_seconds + 1))
     _retry(lambda: player.wait_for_workflows(timeout=120))
+    # a workflow "rests" once its task token is stored; the escalation.sent event (after the notifications)
+    # follows it by a moment
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        waiting = [e["name"] for e in player.executions() if e["status"] == "RUNNING"]
+        if all(any(ev.type.value == "escalation.sent" for ev in _events(stack, i)) for i in waiting):
+            return
+        time.sleep(0.05)
 
 
 def states(stack: LocalStack) -> list[Any]:
@@ -676,3 +696,80 @@ def escalated_with_reason(r: Run, incident_ids: list[str]) -> bool:
     d = decisions(r.predictions)
     return all(i in d and d[i][0] == "escalate" and any(
         e["type"] in ("dependency.degraded", "agent.faulted") for e in r.timelines.get(i, [])) for i in incident_ids)
+
+
+# --- the fault table -------------------------------------------------------------------------------------
+FAULTS: dict[str, Callable[[], Fault]] = {
+    "ddb-throttle": DynamoThrottle,
+    "ddb-conflicts": DynamoConflicts,
+    "kinesis-partial": KinesisPartial,
+    "crash": DetectionCrash,
+    "duplicates": DuplicateBatches,
+    "bedrock-throttle": lambda: BedrockFault("Bedrock primary model throttled (429)", {PRIMARY: "throttle"}),
+    "bedrock-timeout": lambda: BedrockFault("Bedrock primary model times out", {PRIMARY: "slow"}),
+    "bedrock-malformed": lambda: BedrockFault("Bedrock primary model answers malformed output", {PRIMARY: "malformed"}),
+    "bedrock-down": lambda: BedrockFault("Bedrock: every model 503", {PRIMARY: "down", FALLBACK: "down"}),
+    "opensearch-5xx": OpenSearchDown,
+    "notify-5xx": NotifyFailing,
+}
+BASELINES: dict[str, Callable[[], Fault]] = {
+    "default": lambda: NoFault("none"), "bedrock": lambda: Fault("none (LLM on, primary + fallback model)", "bedrock"),
+    "opensearch": lambda: Fault("none (memory on OpenSearch + Titan)", "opensearch"), "notify": NotifyHealthy,
+}
+
+
+def row(r: Run, baseline: Run | None) -> dict[str, Any]:
+    moved = changed(baseline, r) if baseline else []
+    return {"fault": r.fault, "profile": r.profile, "alerts_in": r.alerts_in, "refused": r.refused,
+            "accounted": r.after.accounted, "unaccounted": [list(k) for k in r.after.unaccounted],
+            "outcomes": r.after.summary(), "dead_lettered_before_redrive": r.before_redrive.counts.get("dead_letter", 0),
+            "incidents": r.incidents, "decisions_changed": moved,
+            "regrouped": regrouped(baseline, r) if baseline else [],
+            "changed_escalated_with_reason": escalated_with_reason(r, moved), "injected": r.injected,
+            "redrive": r.redriven, "checks": r.checks, "seconds": round(r.seconds, 1)}
+
+
+DECIDING_PROFILES = {"bedrock", "opensearch"}  # profiles whose extra agent votes: they need their own baseline
+
+
+def table(names: list[str], rec: Recording, shared_baseline: bool = False) -> list[dict[str, Any]]:
+    """The fault-free run of each profile the faults need, then each fault, compared with it. With
+    `shared_baseline`, profiles that do not change the diagnosis (notify) are compared with the default."""
+    faults = [FAULTS[name]() for name in names]
+    rows, baselines = [], {}
+    base_of = {f.profile: f.profile if not shared_baseline or f.profile in DECIDING_PROFILES else "default"
+               for f in faults}
+    for prof in dict.fromkeys(["default", *base_of.values()]):
+        baselines[prof] = run(BASELINES[prof](), rec)
+        rows.append(row(baselines[prof], None))
+    for f in faults:
+        rows.append(row(run(f, rec), baselines[base_of[f.profile]]))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(description="replay a storm under injected faults; print one JSON row per run")
+    p.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated, of: {', '.join(FAULTS)}")
+    p.add_argument("--small", action="store_true", help="a smaller storm (CI)")
+    p.add_argument("--shared-baseline", action="store_true", help="compare notify faults with the default run")
+    p.add_argument("--json", help="also write the rows to this file")
+    args = p.parse_args(argv)
+    names = [x for x in args.faults.split(",") if x]
+    unknown = [x for x in names if x not in FAULTS]
+    if unknown:
+        p.error(f"unknown fault(s): {', '.join(unknown)}")
+    rows = table(names, storm(pods=4, resends=3) if args.small else storm(), args.shared_baseline)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+    for r in rows:
+        print(json.dumps(r))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -1,7 +1,7 @@
 """Diagnoser agent (memory: similar past incidents): reads the incident, records ranked hypotheses, returns a small summary.
 
-OpenSearch and the Titan embedder sit behind shared circuit breakers; when either is down the agent
-returns a missing vote with the reason (and the timeline says so) instead of failing the branch.
+OpenSearch and the Titan embedder sit behind shared circuit breakers; when either is down the
+timeline says which and why, and the branch fails fast (its Catch makes it a missing vote).
 """
 
 import os
@@ -44,4 +44,4 @@ def handler(event, context):
         timeline.record(d, event["incident_id"], event["execution"], agent, [DependencyDegraded(
             dependency=dependency, state="open" if "circuit open" in text else "failed", detail=text[:300],
             effect="no memory vote: the other diagnosers decide")], f"agent:{agent}")
-        return {"agent": agent, "ok": False, "hypotheses": 0, "error": type(exc).__name__, "cause": text}
+        raise  # the branch's Catch turns it into a missing vote naming the error and its cause

@@ -165,7 +165,9 @@ class RateLimit(BaseModel):
 
 
 class ModelLimit(BaseModel):
-    requests_per_minute: float = Field(20, gt=0)
+    """Placeholders sized for one commander, not AWS's quotas: set your account's (Service Quotas)."""
+
+    requests_per_minute: float = Field(100, gt=0)
     tokens_per_minute: float = Field(200_000, gt=0, description="input + output tokens")
 
 

@@ -114,7 +114,8 @@ class ModelRouter:
                 kind = "throttled" if is_throttle(exc) else classify(exc) if classify else type(exc).__name__
                 br.record_failure(kind)
                 self._record(model, False, ms, kind)
-                setback(model, "failed", f"{kind}" + (f" ({str(exc)[:200]})" if classify else ""))
+                text = str(exc)[:200] if classify else ""
+                setback(model, "failed", text if text.startswith(kind) else f"{kind}: {text}" if text else kind)
                 continue
             ms = (time.perf_counter() - t0) * 1000
             if ms > self.latency_budget_ms:

@@ -26,8 +26,13 @@ GAUGE = {BreakerState.CLOSED.value: 0.0, BreakerState.HALF_OPEN.value: 1.0, Brea
 
 
 def emf_metric(name: str, value: float, dimensions: dict[str, str]) -> None:
-    """One CloudWatch metric in Embedded Metric Format (Powertools; off where POWERTOOLS_METRICS_DISABLED)."""
+    """One CloudWatch metric in Embedded Metric Format (Powertools; off where POWERTOOLS_METRICS_DISABLED,
+    which Powertools' `single_metric` itself does not check)."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    if is_metrics_disabled():
+        return
 
     with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=n.METRICS_NAMESPACE) as m:
         for k, v in dimensions.items():
