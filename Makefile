@@ -84,5 +84,10 @@ fuzz-api: $(STAMP)
 bench-event-store: $(STAMP)
 	$(BIN)/python -m benchmarks.event_store
 
+# resilience: a storm replayed under every injected fault, printed as the fault table (~15 min)
+.PHONY: bench-faults
+bench-faults: $(STAMP)
+	$(BIN)/python -m benchmarks.faults
+
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache

@@ -121,6 +121,28 @@ def test_reads_fail_over_when_the_home_region_errors_and_writes_do_not(regions):
         store.get_state("i1")
 
 
+def test_a_failing_home_region_is_not_called_while_its_circuit_is_open_and_is_probed_after(regions):
+    from incident_commander.resilience.breaker import BreakerConfig, CircuitBreaker
+    from incident_commander.resilience.store import InMemoryStateStore
+
+    home, replica, _ = regions
+    now = [1000.0]
+    circuit = CircuitBreaker("dynamodb:home", InMemoryStateStore(), BreakerConfig(failure_threshold=2, open_seconds=30),
+                             clock=lambda: now[0])
+    store = FailoverEventStore(home, [replica], circuit)
+    calls = []
+    real = home.get_head
+    home.get_head = lambda i: calls.append(i) or real(i)
+    home.down = True
+    for _ in range(5):
+        assert store.get_head("i1").version == 5 and store.last_read_region == REPLICA
+    assert len(calls) == 2  # two failures opened the circuit: the next three reads went to the replica only
+    home.down = False
+    now[0] += 31  # cool-down over: a probe goes home, succeeds, and reads stay home
+    assert store.get_head("i1").version == 5 and store.last_read_region == HOME
+    assert store.get_head("i1").version == 5 and store.last_read_region == HOME and len(calls) == 4
+
+
 def test_nothing_is_repaired_while_the_home_region_is_down(regions):
     home, replica, stores = regions
     third = InMemoryEventStore("eu-west-1")

@@ -7,6 +7,11 @@ typically under a second). Appends go to the home region only: optimistic concur
 within one region, while global tables settle concurrent writes in two regions by last writer
 wins, which could fork the chain. An append while the home region is down fails, and the agents
 retry it (Lambda / Step Functions retries) until the region is back.
+
+The home region's reads sit behind a circuit breaker: once it has failed `failure_threshold` times
+in its window, reads go straight to the replicas for `open_seconds`, then probe the home region
+again. This circuit is the container's own (an in-memory state store): the shared breaker state
+lives in the control table, in the very region that is failing.
 """
 
 from __future__ import annotations
@@ -20,16 +25,22 @@ from ..models.events import StoredEvent
 from ..models.incident import IncidentState
 from .port import EventStore, Page, StoreUnavailable
 
+HOME_CIRCUIT = "dynamodb:home"
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
 class FailoverEventStore(EventStore):
-    def __init__(self, home: EventStore, replicas: Sequence[EventStore]):
+    def __init__(self, home: EventStore, replicas: Sequence[EventStore], circuit: Any = None):
+        from ..resilience.breaker import CircuitBreaker
+        from ..resilience.store import InMemoryStateStore
+
         self.home = home
         self.replicas = [r for r in replicas if r.region != home.region]
         self.region = home.region
         self.last_read_region = home.region  # where the latest read was served from (health, tests)
+        self.circuit = circuit or CircuitBreaker(HOME_CIRCUIT, InMemoryStateStore())
 
     def regions(self) -> dict[str, EventStore]:
         """Every region's own store, home first (integrity checks compare them)."""
@@ -38,12 +49,20 @@ class FailoverEventStore(EventStore):
     def _read(self, fn: Callable[[EventStore], T]) -> T:
         errors: list[StoreUnavailable] = []
         for store in (self.home, *self.replicas):
+            home = store is self.home
+            if home and not self.circuit.allow():
+                errors.append(StoreUnavailable(store.region, f"{HOME_CIRCUIT} circuit open: not called"))
+                continue
             try:
                 result = fn(store)
             except StoreUnavailable as exc:
                 log.warning("read failed over: %s", exc)
                 errors.append(exc)
+                if home:
+                    self.circuit.record_failure(str(exc)[:200])
                 continue
+            if home:
+                self.circuit.record_success()
             self.last_read_region = store.region
             return result
         raise StoreUnavailable(",".join(e.region for e in errors), "every region failed: "
