@@ -19,15 +19,24 @@ def cells(row: dict[str, Any]) -> list[str]:
     changed = row["decisions_changed"]
     circuits = (row["checks"] or {}).get("circuits") or {}
     injected = ", ".join(f"{k} {v}" for k, v in sorted(row["injected"].items()) if v) or "-"
-    return [row["fault"], str(row["alerts_in"]), str(row["accounted"]), str(len(row["unaccounted"])),
-            str(row["dead_lettered_before_redrive"]), str(row["incidents"]),
+    return [row["fault"], f"{row.get('messages', '?')} / {row['alerts_in']}", str(row["accounted"]), str(len(row["unaccounted"])),
+            redriven(row), str(row["incidents"]),
             f"{len(changed)}" + (" (escalated, reason in timeline)" if changed and row["changed_escalated_with_reason"]
                                  else " (NOT escalated with reason)" if changed else ""),
             str(len(row["regrouped"])), injected,
             ", ".join(f"{k} {v}" for k, v in sorted(circuits.items())) or "-", f"{row['seconds']:.0f}"]
 
 
-HEADER = ["fault", "alerts in", "accounted", "unaccounted", "dead-lettered then redriven", "incidents",
+def redriven(row: dict[str, Any]) -> str:
+    r = row.get("redrive") or {}
+    if not r.get("batches dead-lettered"):
+        return "0"
+    kept = r.get("batches kept in the queue", 0)
+    return (f"{r['batches dead-lettered']} batches, {r.get('records redriven', 0)} records redriven"
+            + (f", {kept} kept" if kept else ""))
+
+
+HEADER = ["fault", "alert messages / distinct alerts in", "accounted", "unaccounted", "dead-lettered, then redriven", "incidents",
           "decisions changed", "regrouped", "injected", "circuits after", "s"]
 
 

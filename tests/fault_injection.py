@@ -251,6 +251,34 @@ class DetectionCrash(Fault):
         _current.crash_at = None
 
 
+class DetectionOutage(Fault):
+    def __init__(self, batches: int = 2):
+        super().__init__(f"detection down past Lambda's retry cap ({batches} batches dead-lettered)")
+        self.batches = batches
+
+    def setup(self, stack, doubles):
+        fn = w.FUNCTIONS[n.F_DETECTION].physical_name(stack.stage)
+        failed: set[str] = set()
+
+        def down(payload):
+            """Every invocation for the first `batches` batches fails, retries and bisected halves included."""
+            if not (isinstance(payload, dict) and payload.get("Records")):
+                return None
+            first = payload["Records"][0]["eventID"]
+            if first in failed or len(failed) < self.batches:
+                if first not in failed:
+                    failed.add(first)
+                self.injected["invocations failed"] += 1
+                raise LambdaCrash("detection unavailable (injected)")
+            return None
+
+        stack.lambdas.faults[fn] = down
+
+    def stop(self, stack):
+        super().stop(stack)
+        stack.lambdas.faults.clear()
+
+
 class DuplicateBatches(Fault):
     def __init__(self):
         super().__init__("the same batch delivered twice")
@@ -451,7 +479,7 @@ def deliveries(stack: LocalStack) -> dict[str, int]:
 
 class NotifyHealthy(Fault):
     def __init__(self):
-        super().__init__("none", "notify")
+        super().__init__("none (Slack + PagerDuty answering)", "notify")
 
     def check(self, stack, doubles):
         return {"notification requests": len(doubles.sink.requests), "deliveries recorded": deliveries(stack)}
@@ -479,6 +507,7 @@ class Run:
     checks: dict[str, Any]
     timelines: dict[str, list[dict[str, Any]]]
     seconds: float
+    messages: int = 0  # alert messages accepted, repeats included (alerts_in counts distinct alerts)
 
     @property
     def incidents(self) -> int:
@@ -639,7 +668,7 @@ def run(fault: Fault, rec: Recording) -> Run:
             doubles.close()
     return Run(fault.name, fault.profile, len(set(accepted)), refused, before, after,
                predictions(found, rec.topology), dict(redrives), dict(fault.injected), checks, timelines,
-               time.perf_counter() - started)
+               time.perf_counter() - started, len(accepted))
 
 
 def _events(stack: LocalStack, incident_id: str) -> list[Any]:
@@ -671,24 +700,30 @@ def _scale_botocore_backoff(scale: float) -> Callable[[], None]:
 
 
 # --- comparing with the fault-free run ----------------------------------------------------------------------
+def decision(incident: dict[str, Any]) -> tuple:
+    return incident["decision"], incident["root_cause"]["category"], incident["root_cause"]["service"]
+
+
 def decisions(preds: dict[str, Any]) -> dict[str, tuple]:
-    return {i["id"]: (i["decision"], i["root_cause"]["category"], i["root_cause"]["service"])
-            for i in preds["incidents"]}
+    return {i["id"]: decision(i) for i in preds["incidents"]}
 
 
-def partition(preds: dict[str, Any]) -> dict[str, frozenset]:
-    return {i["id"]: frozenset(i["alert_keys"]) for i in preds["incidents"]}
-
-
-def changed(baseline: Run, r: Run) -> list[str]:
-    """Incidents whose decision or root cause differ from the fault-free run (or exist in only one)."""
-    a, b = decisions(baseline.predictions), decisions(r.predictions)
-    return sorted(i for i in set(a) | set(b) if a.get(i) != b.get(i))
+def by_alerts(preds: dict[str, Any]) -> dict[frozenset, dict[str, Any]]:
+    """Incidents by the alerts they hold: runs are compared on what was grouped, not on ids (an
+    incident's id comes from its first alert's time, which a redelivery may change)."""
+    return {frozenset(i["alert_keys"]): i for i in preds["incidents"]}
 
 
 def regrouped(baseline: Run, r: Run) -> list[str]:
-    a, b = partition(baseline.predictions), partition(r.predictions)
-    return sorted(i for i in set(a) | set(b) if a.get(i) != b.get(i))
+    """Incidents (ids of either run) whose alerts no incident of the other run holds exactly."""
+    a, b = by_alerts(baseline.predictions), by_alerts(r.predictions)
+    return sorted({b[k]["id"] for k in b.keys() - a.keys()} | {a[k]["id"] for k in a.keys() - b.keys()})
+
+
+def changed(baseline: Run, r: Run) -> list[str]:
+    """Incidents regrouped, or holding the same alerts with another decision or root cause."""
+    a, b = by_alerts(baseline.predictions), by_alerts(r.predictions)
+    return sorted(set(regrouped(baseline, r)) | {b[k]["id"] for k in b.keys() & a.keys() if decision(a[k]) != decision(b[k])})
 
 
 def escalated_with_reason(r: Run, incident_ids: list[str]) -> bool:
@@ -704,6 +739,7 @@ FAULTS: dict[str, Callable[[], Fault]] = {
     "ddb-conflicts": DynamoConflicts,
     "kinesis-partial": KinesisPartial,
     "crash": DetectionCrash,
+    "outage": DetectionOutage,
     "duplicates": DuplicateBatches,
     "bedrock-throttle": lambda: BedrockFault("Bedrock primary model throttled (429)", {PRIMARY: "throttle"}),
     "bedrock-timeout": lambda: BedrockFault("Bedrock primary model times out", {PRIMARY: "slow"}),
@@ -720,7 +756,7 @@ BASELINES: dict[str, Callable[[], Fault]] = {
 
 def row(r: Run, baseline: Run | None) -> dict[str, Any]:
     moved = changed(baseline, r) if baseline else []
-    return {"fault": r.fault, "profile": r.profile, "alerts_in": r.alerts_in, "refused": r.refused,
+    return {"fault": r.fault, "profile": r.profile, "alerts_in": r.alerts_in, "messages": r.messages, "refused": r.refused,
             "accounted": r.after.accounted, "unaccounted": [list(k) for k in r.after.unaccounted],
             "outcomes": r.after.summary(), "dead_lettered_before_redrive": r.before_redrive.counts.get("dead_letter", 0),
             "incidents": r.incidents, "decisions_changed": moved,

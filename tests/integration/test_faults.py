@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CI_FAULTS = ("crash", "ddb-conflicts", "kinesis-partial", "notify-5xx")
+CI_FAULTS = ("crash", "outage", "ddb-conflicts", "kinesis-partial", "notify-5xx")
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,8 @@ def faulted(rows, prefix):
     return next(r for name, r in rows.items() if name.startswith(prefix))
 
 
-@pytest.mark.parametrize("prefix", ["none", "Lambda crashing", "DynamoDB conditional", "Kinesis PutRecords",
-                                    "Slack / PagerDuty"])
+@pytest.mark.parametrize("prefix", ["none", "Lambda crashing", "detection down", "DynamoDB conditional",
+                                    "Kinesis PutRecords", "Slack / PagerDuty"])
 def test_no_alert_is_lost_and_the_predictions_are_the_fault_free_ones(rows, prefix):
     r = faulted(rows, prefix)
     assert r["alerts_in"] > 20 and r["refused"] == 0
@@ -51,3 +51,10 @@ def test_breakers_open_on_a_failing_channel_and_the_escalation_records_it(rows):
     assert recorded.get("slack:oncall delivered", 0) == 0 and recorded["slack:oncall failed"] == r["incidents"]
     # two failures opened each circuit (IC_RESILIENCE_BREAKERS in this profile): later escalations did not call
     assert r["checks"]["notification requests"] == 4
+
+
+def test_batches_dead_lettered_by_an_outage_are_redriven_and_placed_once(rows):
+    r = faulted(rows, "detection down")
+    assert r["redrive"]["batches dead-lettered"] == 2 and r["redrive"]["records redriven"] >= 2
+    assert r["redrive"].get("batches kept in the queue", 0) == 0
+    assert r["outcomes"]["dead_letter"] == 0 and r["outcomes"]["incident"] + r["outcomes"]["noise"] == r["alerts_in"]
