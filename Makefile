@@ -67,9 +67,10 @@ bench-memory: $(STAMP)
 bench-diagnosis: $(STAMP)
 	$(BIN)/python -m benchmarks.diagnosis_calibration
 
-# cost per million alerts and per incident from measured unit counts (the demo scenarios; STORM=2000 for a storm)
+# cost per million alerts and per incident from measured unit counts (the demo scenarios; STORM=2000 for an
+# all-distinct storm, REPEATS=20000 for a repeat-heavy one in gen_storm.py's shape)
 cost: $(STAMP)
-	$(BIN)/python -m benchmarks.cost $(if $(STORM),--storm $(STORM))
+	$(BIN)/python -m benchmarks.cost $(if $(STORM),--storm $(STORM)) $(if $(REPEATS),--repeats $(REPEATS))
 
 # the API: status-read latency under 50 concurrent clients (prints figures); schemathesis with many examples
 .PHONY: bench-api fuzz-api
