@@ -21,6 +21,13 @@ class HttpSink:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 sink.requests.append({"path": self.path, "body": json.loads(body or b"null")})
+                self.answer()
+
+            def do_GET(self) -> None:  # noqa: N802 - SNS's SubscribeURL
+                sink.requests.append({"path": self.path, "method": "GET"})
+                self.answer()
+
+            def answer(self) -> None:
                 status = sink.script.pop(0) if sink.script else 200
                 payload = b'{"status":"success"}' if status < 300 else b'{"message":"scripted failure"}'
                 self.send_response(status)

@@ -35,3 +35,13 @@ def test_slack_webhook_and_failures_classified(sink):
         with pytest.raises(DeliveryError) as err:
             SlackWebhookSender().send("oncall", f"{sink.url}/x", MSG)
         assert err.value.status == status and err.value.retryable is retryable
+
+
+def test_visiting_an_sns_subscribe_url_and_its_failures(sink):
+    from incident_commander.adapters.sns import ConfirmationFailed, visit_subscribe_url
+
+    visit_subscribe_url(f"{sink.url}/?Action=ConfirmSubscription&Token=t1")
+    assert sink.requests == [{"path": "/?Action=ConfirmSubscription&Token=t1", "method": "GET"}]
+    sink.script = [403]
+    with pytest.raises(ConfirmationFailed, match="403"):
+        visit_subscribe_url(f"{sink.url}/?Action=ConfirmSubscription&Token=expired")

@@ -259,3 +259,66 @@ def test_against_moto_secrets_manager_and_kinesis_end_to_end(monkeypatch):
         assert record["PartitionKey"] == packed.header["scope"] == "cluster:prod-eu-1"
         assert [e[0] for e in packed.header["alerts"]] == ["5f1c2a9b7d3e4f60", "a0b1c2d3e4f50617"]
         assert packed.alert(*packed.header["alerts"][1][3:])["service_hints"] == ["checkout"]
+
+
+# --- SNS HTTP(S) subscriptions ---------------------------------------------------------------------------
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:alarms"
+SUBSCRIBE = f"https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={TOPIC}&Token=2336412f37fb"
+
+
+def confirmation(**over: Any) -> dict[str, Any]:
+    return {"Type": "SubscriptionConfirmation", "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
+            "Token": "2336412f37fb", "TopicArn": TOPIC, "SubscribeURL": SUBSCRIBE,
+            "Message": f"You have chosen to subscribe to the topic {TOPIC}.", "Timestamp": "2026-05-01T12:00:00.000Z",
+            "SignatureVersion": "1", **over}
+
+
+def sns_world(confirm=None) -> tuple[Deps, list[str]]:
+    visited: list[str] = []
+    deps = world({**CREDS, "sns": "sns-token"})
+    deps.extras["sns_confirm"] = confirm or visited.append
+    return deps, visited
+
+
+BASIC = {"Authorization": "Basic " + base64.b64encode(b"ic:sns-token").decode()}
+
+
+def test_an_sns_subscription_confirmation_is_confirmed_and_nothing_goes_on_the_stream():
+    deps, visited = sns_world()
+    status, body, _ = post(deps, "sns", confirmation(), BASIC)
+    assert status == 200 and body == {"subscription": "confirmed", "topic": TOPIC}
+    assert visited == [SUBSCRIBE] and deps.extras["stream_writer"].records == []
+    status, body, _ = post(deps, "sns", {"Type": "UnsubscribeConfirmation", "TopicArn": TOPIC}, BASIC)
+    assert status == 200 and body["subscription"] == "unsubscribed" and visited == [SUBSCRIBE]
+
+
+@pytest.mark.parametrize("over, field", [
+    ({"SubscribeURL": "https://evil.example.com/?Action=ConfirmSubscription&TopicArn=" + TOPIC}, "SubscribeURL"),
+    ({"SubscribeURL": "http://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=" + TOPIC}, "SubscribeURL"),
+    ({"SubscribeURL": "https://sns.eu-west-1.amazonaws.com.evil.io/?Action=ConfirmSubscription&TopicArn=" + TOPIC},
+     "SubscribeURL"),
+    ({"SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=" + TOPIC}, "SubscribeURL"),
+    ({"SubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Publish&TopicArn=" + TOPIC}, "SubscribeURL"),
+    ({"SubscribeURL": SUBSCRIBE.replace(":alarms", ":other")}, "SubscribeURL"),
+    ({"TopicArn": "arn:aws:s3:::bucket"}, "TopicArn"),
+    ({"Token": None}, "Token"),
+])
+def test_a_subscription_confirmation_that_is_not_sns_own_is_refused_naming_the_field(over, field):
+    deps, visited = sns_world()
+    status, body, _ = post(deps, "sns", confirmation(**over), BASIC)
+    assert status == 400 and field in body["error"] and visited == []
+
+
+def test_a_subscription_confirmation_needs_the_token_and_sns_unreachable_is_a_503():
+    from incident_commander.adapters.sns import ConfirmationFailed
+
+    deps, visited = sns_world()
+    status, _, _ = post(deps, "sns", confirmation(), {"Authorization": "Basic " + base64.b64encode(b"ic:nope").decode()})
+    assert status in (401, 403) and visited == []
+
+    def unreachable(url):
+        raise ConfirmationFailed("timed out")
+
+    deps, _ = sns_world(unreachable)
+    status, body, _ = post(deps, "sns", confirmation(), BASIC)
+    assert status == 503 and "timed out" in body["error"] and deps.extras["stream_writer"].records == []

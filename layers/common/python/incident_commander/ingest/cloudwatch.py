@@ -9,8 +9,10 @@ TableName, QueueName...), then the alarm name.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from ..models import Alert, AlertStatus, Severity
 from . import _util as u
@@ -144,3 +146,36 @@ def parse_sns(body: Any, received_at: datetime) -> list[Alert]:
         scope=f"aws:{m.get('AWSAccountId', '')}:{region}",
         raw=m,
     )]
+
+
+# --- SNS HTTP(S) subscriptions ---------------------------------------------------------------------------
+SNS_CONTROL_TYPES = ("SubscriptionConfirmation", "UnsubscribeConfirmation")
+_SNS_HOST = re.compile(r"^sns\.[a-z]{2}(-[a-z]+)+-\d\.amazonaws\.com(\.cn)?$")
+_TOPIC_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_.-]{1,256}$")
+
+
+def sns_control(body: Any) -> str | None:
+    """The `Type` of an SNS subscription control message (not an alarm), else None."""
+    kind = body.get("Type") if isinstance(body, dict) else None
+    return kind if kind in SNS_CONTROL_TYPES else None
+
+
+def subscribe_url(body: dict[str, Any]) -> tuple[str, str]:
+    """(SubscribeURL, TopicArn) of a SubscriptionConfirmation, checked so that confirming it can only
+    ever call SNS's own ConfirmSubscription for that topic (the URL is fetched: no other host, scheme,
+    action or topic is accepted)."""
+    topic = u.text(body.get("TopicArn"), "TopicArn", max_len=1024)
+    if not _TOPIC_ARN.match(topic):
+        raise PayloadError("TopicArn", "not an SNS topic ARN")
+    u.text(body.get("Token"), "Token", max_len=2048)
+    url = u.text(body.get("SubscribeURL"), "SubscribeURL", max_len=4096)
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    if parts.scheme != "https" or not _SNS_HOST.match(parts.hostname or "") or parts.port or parts.username:
+        raise PayloadError("SubscribeURL", "expected https://sns.<region>.amazonaws.com/...")
+    region = topic.split(":")[3]
+    if parts.hostname.split(".")[1] != region:  # type: ignore[union-attr]
+        raise PayloadError("SubscribeURL", f"not the topic's region ({region})")
+    if query.get("Action") != ["ConfirmSubscription"] or query.get("TopicArn") != [topic]:
+        raise PayloadError("SubscribeURL", "expected Action=ConfirmSubscription for the message's TopicArn")
+    return url, topic

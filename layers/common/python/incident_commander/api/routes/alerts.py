@@ -4,6 +4,11 @@ Order of checks, each refusing with nothing written: unknown source 404, body ov
 sender's credentials 401/403 (`api/auth.py`), body not JSON 400, payload the source's parser
 refuses 400 naming the field (too many alerts: `alerts`), stream not accepting 503 (the sender
 retries; detection deduplicates what a partial write already delivered).
+
+SNS HTTP(S) subscriptions: once authenticated, a SubscriptionConfirmation to `/alerts/sns` is
+confirmed by visiting its SubscribeURL (checked to be SNS's own ConfirmSubscription for the message's
+topic; 400 naming the field otherwise, 503 when SNS cannot be reached); an UnsubscribeConfirmation
+is acknowledged. Neither puts anything on the stream.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 from ... import names as n
 from ...adapters.kinesis import StreamWriteError
 from ...ingest import UnknownSourceError
+from ...ingest.cloudwatch import sns_control, subscribe_url
 from ..auth import WebhookAuthenticator, WebhookAuthError
 from ..context import MAX_BODY_BYTES, ApiContext, ApiError, json_response
 from ..ingest import accept
@@ -29,6 +35,7 @@ def register(ctx: ApiContext) -> None:
     @app.post("/alerts/<source>", summary="Ingest a webhook body from an alert source",
               description="Sources: " + ", ".join(n.SOURCES) + ". Authenticated per source (see api/auth.py).",
               responses={202: {"description": "Accepted: the alerts are on the stream"},
+                         200: {"description": "sns only: a subscription confirmed, or an unsubscription noted"},
                          **errors(400, 401, 403, 404, 413),
                          503: {"description": "Credentials or the alert stream unavailable: retry"}})
     def post_alerts(source: str):
@@ -52,6 +59,8 @@ def register(ctx: ApiContext) -> None:
             return json_response(exc.status, {"error": exc.message}, headers)
         if body is _INVALID:
             raise ApiError(400, "body: not valid JSON")
+        if source == "sns" and sns_control(body):
+            return _sns_subscription(ctx, body)
         epoch_ms = event.request_context.request_time_epoch
         received = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC) if epoch_ms else ctx.now()
         d = ctx.deps()
@@ -60,3 +69,18 @@ def register(ctx: ApiContext) -> None:
         except StreamWriteError as exc:
             raise ApiError(503, f"the alert stream did not accept the alerts ({exc}); retry") from exc
         return json_response(202, reply)
+
+
+def _sns_subscription(ctx: ApiContext, body: dict[str, Any]) -> Any:
+    from ...adapters.sns import ConfirmationFailed, visit_subscribe_url
+
+    if body["Type"] == "UnsubscribeConfirmation":
+        return json_response(200, {"subscription": "unsubscribed", "topic": str(body.get("TopicArn", ""))[:1024]})
+    url, topic = subscribe_url(body)
+    confirm = ctx.deps().extras.get("sns_confirm") or visit_subscribe_url
+    try:
+        confirm(url)
+    except ConfirmationFailed as exc:
+        raise ApiError(503, f"could not confirm the subscription to {topic} with SNS ({exc}); "
+                            "request a new confirmation from the SNS console") from exc
+    return json_response(200, {"subscription": "confirmed", "topic": topic})
