@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import zlib
 
 import pytest
 from incident_commander import names as n
@@ -54,6 +55,21 @@ def test_a_retried_append_is_stored_once(store):
     first, _ = store.append(iid, 1, [e])
     again, state = store.append(iid, 2, [e])  # a retry after the write succeeded but the reply was lost
     assert again[0].hash == first[0].hash and state.version == 2 and len(store.read_items(iid)) == 2
+
+
+def test_the_projection_is_stored_compressed_and_one_stored_as_plain_json_still_reads(store, local_stack):
+    iid = new_id("zip")
+    open_incident(store, iid)
+    state = store.get_state(iid)
+    ddb = local_stack.client("dynamodb")
+    item = ddb.get_item(TableName=store.incidents_table, Key={n.INCIDENTS_PK: {"S": iid}})["Item"]
+    assert json.loads(zlib.decompress(item["state"]["B"]))["incident_id"] == iid
+    ddb.update_item(TableName=store.incidents_table, Key={n.INCIDENTS_PK: {"S": iid}}, UpdateExpression="SET #s = :s",
+                    ExpressionAttributeNames={"#s": "state"},
+                    ExpressionAttributeValues={":s": {"S": zlib.decompress(item["state"]["B"]).decode()}})
+    assert store.get_state(iid) == state
+    store.append(iid, state.version, [NewEvent.of(EventType.MONITORING_STARTED, MonitoringStarted(reason="z"), AT, "t")])
+    assert store.get_state(iid).version == state.version + 1 and check_chain(store, iid, state.version + 1) == []
 
 
 # --- tampering, done with the table's own API -----------------------------------------------------
@@ -122,10 +138,11 @@ def projection(iid, ddb, table, key, get, put):
     """What the API shows changed without touching the events: the incident "resolved" by hand."""
     incidents = table.replace(w.TABLES[n.T_EVENTS].physical_name("local"), w.TABLES[n.T_INCIDENTS].physical_name("local"))
     item = ddb.get_item(TableName=incidents, Key={n.INCIDENTS_PK: {"S": iid}})["Item"]
-    state = json.loads(item["state"]["S"])
+    state = json.loads(zlib.decompress(item["state"]["B"]))  # stored compressed (adapters/dynamodb.py)
     state.update(status="resolved", resolved_by="mallory")
     ddb.update_item(TableName=incidents, Key={n.INCIDENTS_PK: {"S": iid}}, UpdateExpression="SET #s = :s",
-                    ExpressionAttributeNames={"#s": "state"}, ExpressionAttributeValues={":s": {"S": json.dumps(state)}})
+                    ExpressionAttributeNames={"#s": "state"},
+                    ExpressionAttributeValues={":s": {"B": zlib.compress(json.dumps(state).encode())}})
     return None, "projection does not match its events (resolved_by, status differ)"
 
 

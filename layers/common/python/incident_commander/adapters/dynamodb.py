@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -47,6 +48,13 @@ def region_unavailable(exc: BaseException) -> bool:
 THROTTLED = frozenset({"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"})
 
 
+def _stored(attr: dict[str, Any]) -> IncidentState:
+    """The projection as stored: zlib-compressed JSON (every append rewrites it inside a transaction,
+    billed per KB twice; a diagnosed incident's hypotheses and votes compress about 5x), or plain
+    JSON as written before."""
+    return IncidentState.from_stored(zlib.decompress(attr["B"]) if "B" in attr else attr["S"])
+
+
 class DynamoEventStore(EventStore):
     def __init__(self, events_table: str, incidents_table: str, client: Any = None):
         self.events_table = events_table
@@ -68,7 +76,7 @@ class DynamoEventStore(EventStore):
             r = self.ddb.get_item(TableName=self.incidents_table, Key={n.INCIDENTS_PK: {"S": incident_id}},
                                   ConsistentRead=True)
         item = r.get("Item")
-        return IncidentState.from_stored(item["state"]["S"]) if item else None
+        return _stored(item["state"]) if item else None
 
     def read_items(self, incident_id: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -89,7 +97,8 @@ class DynamoEventStore(EventStore):
     def _projection_item(self, state: IncidentState) -> dict[str, Any]:
         opened = iso(state.opened_at) if state.opened_at else ""
         item = {
-            n.INCIDENTS_PK: state.incident_id, "version": state.version, "state": state.stored_json(),
+            n.INCIDENTS_PK: state.incident_id, "version": state.version,
+            "state": zlib.compress(state.stored_json().encode(), 6),  # see _stored
             n.INCIDENTS_LIST_PK: n.INCIDENTS_LIST_PARTITION, n.INCIDENTS_LIST_SK: f"{opened}#{state.incident_id}",
             "status": state.status.value, "severity": state.severity, "services": state.services or None,
             "head_hash": state.last_hash,
@@ -134,7 +143,7 @@ class DynamoEventStore(EventStore):
                 return self._existing(incident_id, seen)
             if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
                 won = reasons[-1].get("Item") if reasons and codes[-1] == "ConditionalCheckFailed" else None
-                current = IncidentState.from_stored(won["state"]["S"]) if won and "state" in won else None
+                current = _stored(won["state"]) if won and "state" in won else None
                 raise ConcurrencyError(f"{incident_id}: version {expected_version} is stale", current) from exc
             raise
         return None
@@ -217,7 +226,7 @@ class DynamoEventStore(EventStore):
                 KeyConditionExpression="#p = :p AND #k < :cutoff",
                 ExpressionAttributeNames={"#p": n.INCIDENTS_CLOSED_PK, "#k": n.INCIDENTS_CLOSED_SK},
                 ExpressionAttributeValues={":p": {"S": n.INCIDENTS_CLOSED_PARTITION}, ":cutoff": {"S": iso(cutoff)}})
-        return [IncidentState.from_stored(i["state"]["S"]) for i in r.get("Items", [])]
+        return [_stored(i["state"]) for i in r.get("Items", [])]
 
     def list_states(self, limit: int = 50, cursor: str | None = None,
                     predicate: Callable[[IncidentState], bool] | None = None) -> Page:
@@ -237,7 +246,7 @@ class DynamoEventStore(EventStore):
                 r = self.ddb.query(**kwargs)
             last = None
             for raw in r.get("Items", []):
-                s = IncidentState.from_stored(raw["state"]["S"])
+                s = _stored(raw["state"])
                 last = {k: raw[k] for k in (n.INCIDENTS_PK, n.INCIDENTS_LIST_PK, n.INCIDENTS_LIST_SK)}
                 if predicate is None or predicate(s):
                     out.append(s)
