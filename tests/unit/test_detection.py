@@ -294,6 +294,8 @@ def test_open_only_after_n_alerts():
     eng.process(alerts(("HighRequestLatency", "web"), at=T0 + timedelta(seconds=20)), "b2")
     (state,) = events.states.values()
     assert state.distinct_alerts == 3 and state.alert_deliveries == 3
+    # detected when the third alert arrived, not when the first did: time to detect counts the wait
+    assert state.first_alert_at == T0 and state.opened_at == T0 + timedelta(seconds=20)
 
 
 def test_open_after_m_seconds_only_while_still_firing():
@@ -305,6 +307,7 @@ def test_open_after_m_seconds_only_while_still_firing():
     eng.tick(T0 + timedelta(seconds=121))
     (state,) = events.states.values()
     assert [v.service for v in state.alerts.values()] == ["api"]
+    assert state.opened_at == T0 + timedelta(seconds=121)  # opened by the tick that found it had lasted
     eng.tick(T0 + timedelta(seconds=400))
     assert list(wf.started) == [state.incident_id]
 

@@ -79,6 +79,7 @@ class _Pending:
     counted: int = 0  # alert messages of this batch (added to the incident's running total)
     omitted: int = 0
     at: datetime | None = None
+    opened_at: datetime | None = None  # when detection opened it: the alert (or tick) that met the threshold
 
 
 def correlation_scope(alert: Alert, topo: Topology) -> str:
@@ -331,6 +332,7 @@ class DetectionEngine:
         if inc.qualifying < self.cfg.open_min_alerts and not aged:
             return
         inc.opened = True
+        p.opened_at = max(filter(None, [clock, inc.first_at]))
         refs = [AlertRef.model_validate(h) for h in inc.held]
         first = next((r for r in refs if r.reason.rule != "held"), refs[0])
         p.opened = IncidentOpened(scope=scope, title=f"{first.name} on {first.service or first.service_label or scope}",
@@ -378,7 +380,7 @@ class DetectionEngine:
                 inc.flushed_at = at
             evs: list[NewEvent] = []
             if p.opened is not None:
-                evs.append(NewEvent.of(EventType.INCIDENT_OPENED, p.opened, p.opened.first_alert_at, ACTOR,
+                evs.append(NewEvent.of(EventType.INCIDENT_OPENED, p.opened, p.opened_at or p.opened.first_alert_at, ACTOR,
                                        f"{batch_id}/opened"))
                 result.incidents_opened.append(incident_id)
             chunks = [p.attached[i:i + 200] for i in range(0, len(p.attached), 200)] or [[]]
