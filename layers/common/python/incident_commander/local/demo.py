@@ -56,7 +56,8 @@ class TimelinePrinter:
             for e in tl["events"]:
                 if e["seq"] > self.seen.get(inc["id"], 0):
                     print(line(e, self.start, inc["id"]), file=self.out)
-            self.seen[inc["id"]] = inc["version"]
+            # the timeline may already hold events appended after the list was read: never print them twice
+            self.seen[inc["id"]] = max([inc["version"], *(e["seq"] for e in tl["events"])])
             print(f"           {inc['id'][-8:]}  status {inc['status']}, stage {inc['stage']}; MTTR so far "
                   f"{clock_text(inc['mttr_seconds'])}; cost so far ${inc['cost_so_far']:,.0f} "
                   f"(${inc['cost_per_minute']:,.0f}/min, {inc['users_affected']:,} users)", file=self.out)
