@@ -443,7 +443,7 @@ class BedrockFault(Fault):
 
     def check(self, stack, doubles):
         return {"bedrock calls": {f"{m.split('.')[0]} {w}": c for (m, w), c in doubles.bedrock.calls.items()},
-                "circuits": circuits(stack)}
+                "circuits": circuits(stack), "health": health(stack)}
 
 
 class OpenSearchDown(Fault):
@@ -463,7 +463,7 @@ class NotifyFailing(Fault):
 
     def check(self, stack, doubles):
         return {"notification requests": len(doubles.sink.requests), "circuits": circuits(stack),
-                "deliveries recorded": deliveries(stack)}
+                "deliveries recorded": deliveries(stack), "health": health(stack)}
 
 
 def deliveries(stack: LocalStack) -> dict[str, int]:
@@ -483,6 +483,18 @@ class NotifyHealthy(Fault):
 
     def check(self, stack, doubles):
         return {"notification requests": len(doubles.sink.requests), "deliveries recorded": deliveries(stack)}
+
+
+def health(stack: LocalStack) -> dict[str, Any]:
+    """What `GET /health` (the API function) reports about the circuits and the model routing."""
+    from incident_commander.local.player import Player
+
+    status, body = Player(stack).api("GET", "/health")
+    parts = body.get("components", {}) if isinstance(body, dict) else {}
+    breakers = parts.get("circuit_breakers", {})
+    return {"status": status, "circuit_breakers": breakers.get("status"),
+            "circuits": {k: v["state"] for k, v in (breakers.get("detail") or {}).get("circuits", {}).items()},
+            "bedrock_routing": parts.get("bedrock_routing", {}).get("status")}
 
 
 def circuits(stack: LocalStack) -> dict[str, str]:

@@ -47,6 +47,9 @@ def test_no_alert_is_lost_and_the_predictions_are_the_fault_free_ones(rows, pref
 def test_breakers_open_on_a_failing_channel_and_the_escalation_records_it(rows):
     r = faulted(rows, "Slack / PagerDuty")
     assert r["checks"]["circuits"] == {"slack": "open", "pagerduty": "open"}
+    # the API function's GET /health shows the circuits the escalation function's containers opened
+    assert r["checks"]["health"]["circuits"] == {"slack": "open", "pagerduty": "open"}
+    assert r["checks"]["health"]["circuit_breakers"] == "degraded" and r["checks"]["health"]["status"] == 200
     recorded = r["checks"]["deliveries recorded"]
     assert recorded.get("slack:oncall delivered", 0) == 0 and recorded["slack:oncall failed"] == r["incidents"]
     # two failures open each circuit (IC_RESILIENCE_BREAKERS in this profile); an escalation that started while
