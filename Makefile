@@ -85,7 +85,7 @@ fuzz-api: $(STAMP)
 bench-event-store: $(STAMP)
 	$(BIN)/python -m benchmarks.event_store
 
-# resilience: a storm replayed under every injected fault, printed as the fault table (~15 min)
+# resilience: a storm replayed under every injected fault, printed as the fault table (~4 min)
 .PHONY: bench-faults
 bench-faults: $(STAMP)
 	$(BIN)/python -m benchmarks.faults

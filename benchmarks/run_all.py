@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ["detection"]
+BENCHMARKS = ["detection", "consensus", "memory_bench", "diagnosis_calibration", "api_status_reads", "event_store",
+              "faults", "cost", "itbench_fast"]  # benchmarks.itbench (~20 min) runs on its own
 
 
 def main() -> int:
