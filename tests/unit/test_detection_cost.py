@@ -139,3 +139,26 @@ def test_the_scope_state_is_stored_compressed_and_an_uncompressed_one_still_read
                                             "version": {"N": "4"},
                                             "state": {"S": ScopeState(scope="old", version=4).model_dump_json()}})
         assert store.load_scope("old").version == 4
+
+
+def test_alerts_that_keep_repeating_past_the_window_are_counted_once_a_minute_not_per_batch():
+    store, events, wf = CountingStore(), InMemoryEventStore(), RecordingWorkflow()
+    eng = container(store, events, wf)
+    def resend(at):  # what Alertmanager re-sends while the alerts keep firing: same labels, same startsAt
+        return parse("alertmanager", am_body(*[{**am_alert(name, svc, at), "startsAt": T0.isoformat()}
+                                               for name, svc in (("HighRequestErrorRate", "api"),
+                                                                 ("HighRequestLatency", "web"))]), at)
+
+    eng.process(resend(T0), "b0")
+    batches = 180  # every 10 s for 30 minutes: twice the 900 s window, no new alert after the first batch
+    for i in range(1, batches + 1):
+        at = T0 + timedelta(seconds=10 * i)
+        eng.process(resend(at), f"b{i}")
+        if i % 6 == 0:
+            eng.tick(at)  # the scheduler, once a minute
+    (incident_id,) = events.states
+    assert list(wf.started) == [incident_id]
+    appends = len(events.read(incident_id))
+    assert appends < 45, appends  # about one count per minute (30), plus opening, diagnosis dispatch; not 180
+    eng.tick(T0 + timedelta(seconds=10 * batches + 120))
+    assert events.get_state(incident_id).alert_deliveries == 2 * (batches + 1)  # every delivery counted

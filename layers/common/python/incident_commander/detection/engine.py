@@ -367,6 +367,8 @@ class DetectionEngine:
             inc = (by_id or {}).get(incident_id)
             if inc is not None:
                 inc.deliveries += p.counted
+                if p.counted and p.at is not None:
+                    inc.last_counted_at = max(filter(None, [inc.last_counted_at, p.at]))
                 if inc.opened and p.opened is None:
                     inc.unflushed += p.deliveries
                     if not (p.attached or p.changes or p.omitted) and p.at is not None and \
@@ -529,7 +531,8 @@ class DetectionEngine:
         if state.clock is None:
             return
         window = timedelta(seconds=self.cfg.window_seconds)
-        keep = [i for i in state.incidents if state.clock - i.last_received_at <= window or self._due(i) is not None]
+        keep = [i for i in state.incidents if state.clock - max(filter(None, [i.last_received_at, i.last_counted_at]))
+                <= window or self._due(i) is not None]
         keep.sort(key=lambda i: i.last_received_at)
         overflow = max(0, len(keep) - self.cfg.max_open_incidents)
         for i in keep[:overflow]:

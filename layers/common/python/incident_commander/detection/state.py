@@ -42,6 +42,9 @@ class OpenIncident(BaseModel):
     deliveries: int = 0  # alert messages, repeats included (exact)
     unflushed: int = 0  # ...of which not yet written to the incident's timeline
     flushed_at: datetime | None = None  # when counts were last written
+    # latest delivery of any of its alerts, repeats included: while they repeat the incident stays in
+    # the scope state, so their counts are written once per count_flush_seconds rather than per batch
+    last_counted_at: datetime | None = None
     recorded: int = 0  # alerts listed in the timeline (the rest are counted, see max_alerts_recorded)
     dispatched: int = 0  # workflow executions started
     pending_due: datetime | None = None  # when a tick must look at it again, as written to the pending list
