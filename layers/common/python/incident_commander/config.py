@@ -172,7 +172,7 @@ class ModelLimit(BaseModel):
 
 
 class ResilienceConfig(BaseModel):
-    """Breakers, rate limits and memory pressure (IC_RESILIENCE_*); see docs/readme/resilience.md."""
+    """Breakers, rate limits and memory pressure (IC_RESILIENCE_*); see the README, "Resilience"."""
 
     breaker: BreakerSettings = Field(default_factory=BreakerSettings, description="every circuit's default")
     breakers: dict[str, BreakerSettings] = Field(default_factory=dict, description="per dependency (the circuit "
