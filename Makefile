@@ -68,9 +68,10 @@ bench-diagnosis: $(STAMP)
 	$(BIN)/python -m benchmarks.diagnosis_calibration
 
 # cost per million alerts and per incident from measured unit counts (the demo scenarios; STORM=2000 for an
-# all-distinct storm, REPEATS=20000 for a repeat-heavy one in gen_storm.py's shape)
+# all-distinct storm, REPEATS=20000 for a repeat-heavy one in gen_storm.py's shape; REPEATS=200000 SPAN=3600 is
+# gen_storm.py's default storm, ~8 min)
 cost: $(STAMP)
-	$(BIN)/python -m benchmarks.cost $(if $(STORM),--storm $(STORM)) $(if $(REPEATS),--repeats $(REPEATS))
+	$(BIN)/python -m benchmarks.cost $(if $(STORM),--storm $(STORM)) $(if $(REPEATS),--repeats $(REPEATS)) $(if $(SPAN),--span $(SPAN))
 
 # the API: status-read latency under 50 concurrent clients (prints figures); schemathesis with many examples
 .PHONY: bench-api fuzz-api
