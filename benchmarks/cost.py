@@ -377,9 +377,7 @@ def deliver(player: Any, meter: Meter, name: str, deliveries: list, window: floa
 
 
 def play(plays: list[tuple[str, str, list]], window: float = 0.0) -> tuple[Meter, int, int, int, dict[str, list[int]]]:
-    from incident_commander import names as n
     from incident_commander import wiring as w
-    from incident_commander.adapters.dynamodb import DynamoEventStore
     from incident_commander.config import DetectionConfig
     from incident_commander.local.player import Player
     from incident_commander.local.stack import LocalStack
@@ -402,9 +400,7 @@ def play(plays: list[tuple[str, str, list]], window: float = 0.0) -> tuple[Meter
                 meter.uninstall()
             per_execution = transitions(stack)
             executions, steps = executions + len(per_execution), steps + sum(per_execution.values())
-            store = DynamoEventStore(w.TABLES[n.T_EVENTS].physical_name(stack.stage),
-                                     w.TABLES[n.T_INCIDENTS].physical_name(stack.stage))
-            states = store.list_states(limit=1000).items
+            states = stack.event_store().list_states(limit=1000).items
             incidents += len(states)
             from incident_commander.adapters.stepfunctions import StepFunctionsWorkflow
 

@@ -261,13 +261,12 @@ class DetectionOutage(Fault):
         failed: set[str] = set()
 
         def down(payload):
-            """Every invocation for the first `batches` batches fails, retries and bisected halves included."""
+            """Every delivery of the first `batches` batches (by their first record) fails, retries included."""
             if not (isinstance(payload, dict) and payload.get("Records")):
                 return None
             first = payload["Records"][0]["eventID"]
             if first in failed or len(failed) < self.batches:
-                if first not in failed:
-                    failed.add(first)
+                failed.add(first)
                 self.injected["invocations failed"] += 1
                 raise LambdaCrash("detection unavailable (injected)")
             return None
@@ -598,18 +597,9 @@ def settle(stack: LocalStack, rec: Recording) -> None:
 
 
 def states(stack: LocalStack) -> list[Any]:
-    from incident_commander.adapters.dynamodb import DynamoEventStore
+    from incident_commander.local.replay import incident_states
 
-    store = DynamoEventStore(w.TABLES[n.T_EVENTS].physical_name(stack.stage),
-                             w.TABLES[n.T_INCIDENTS].physical_name(stack.stage))
-    ids: list[str] = []
-    cursor = None
-    while True:
-        page = store.list_states(limit=100, cursor=cursor)
-        ids += [s.incident_id for s in page.items]
-        if not page.cursor:
-            return [store.get_state(i) for i in ids]
-        cursor = page.cursor
+    return incident_states(stack.event_store())
 
 
 def dead_lettered(stack: LocalStack) -> set[tuple[str, str]]:
@@ -684,10 +674,7 @@ def run(fault: Fault, rec: Recording) -> Run:
 
 
 def _events(stack: LocalStack, incident_id: str) -> list[Any]:
-    from incident_commander.adapters.dynamodb import DynamoEventStore
-
-    return DynamoEventStore(w.TABLES[n.T_EVENTS].physical_name(stack.stage),
-                            w.TABLES[n.T_INCIDENTS].physical_name(stack.stage)).read(incident_id)
+    return stack.event_store().read(incident_id)
 
 
 def _scale_botocore_backoff(scale: float) -> Callable[[], None]:

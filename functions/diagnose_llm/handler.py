@@ -23,8 +23,8 @@ def deps() -> Deps:
     global _deps
     if _deps is None:
         _deps = Deps.from_env()
-        res = Resilience.from_deps(_deps)
-        _deps.extras["diagnoser:llm"] = LlmDiagnoser(router=res.router("diagnose", _deps.settings.llm))
+        Resilience.from_deps(_deps)
+        _deps.extras["diagnoser:llm"] = LlmDiagnoser(router=_deps.extras["model_router"])
     return _deps
 
 

@@ -11,7 +11,6 @@ from incident_commander import names
 from incident_commander.diagnosis.memory import MemoryDiagnoser
 from incident_commander.memory.embedders import EmbedderError
 from incident_commander.memory.port import MemoryBackendError
-from incident_commander.models.events import DependencyDegraded
 from incident_commander.resilience import timeline
 from incident_commander.resilience.runtime import Resilience
 from incident_commander.runtime import Deps
@@ -37,11 +36,6 @@ def handler(event, context):
         return steps.diagnose(d, event["incident_id"], agent, event["execution"])
     except (MemoryBackendError, EmbedderError) as exc:
         logger.warning("memory unavailable: missing vote", extra={"reason": str(exc)})
-        text = str(exc)
-        dependency = "opensearch" if text.startswith("opensearch") else \
-            text.split(" ", 1)[0] if text.startswith("bedrock:") else "embedder" if isinstance(exc, EmbedderError) \
-            else "memory"
-        timeline.record(d, event["incident_id"], event["execution"], agent, [DependencyDegraded(
-            dependency=dependency, state="open" if "circuit open" in text else "failed", detail=text[:300],
-            effect="no memory vote: the other diagnosers decide")], f"agent:{agent}")
+        timeline.record(d, event["incident_id"], event["execution"], agent, timeline.from_memory_error(exc),
+                        f"agent:{agent}")
         raise  # the branch's Catch turns it into a missing vote naming the error and its cause

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from incident_commander.config import BreakerSettings, ResilienceConfig
 from incident_commander.notify.notifier import DeliveryError, Notifier, parse_contact
-from incident_commander.resilience import BreakerConfig, InMemoryStateStore
+from incident_commander.resilience import InMemoryStateStore
+from incident_commander.resilience.runtime import Resilience
 
 MSG = {"incident_id": "inc-1", "title": "Orders DB", "severity": "critical", "summary": "connections exhausted"}
 CREDS = {"slack": {"oncall": "https://hooks.example/slack"}, "pagerduty": {"primary": "routing-key"}}
@@ -28,8 +30,9 @@ class Clock:
 
 
 def notifier(slack, pd, clock=None, threshold=2):
-    return Notifier({"slack": slack, "pagerduty": pd}, lambda: CREDS, InMemoryStateStore(),
-                    BreakerConfig(failure_threshold=threshold, open_seconds=30), wait_budget_seconds=0, clock=clock)
+    cfg = ResilienceConfig(breaker=BreakerSettings(failure_threshold=threshold, open_seconds=30))
+    res = Resilience(InMemoryStateStore(), cfg, clock=clock or Clock(), metric=lambda *a: None)
+    return Notifier({"slack": slack, "pagerduty": pd}, lambda: CREDS, res, wait_budget_seconds=0)
 
 
 def test_contacts_are_parsed():

@@ -20,7 +20,7 @@ from incident_commander.notify.notifier import DeliveryError, Notifier
 from incident_commander.resilience import InMemoryStateStore
 from incident_commander.resilience.guards import GuardedEmbedder, GuardedMemory
 from incident_commander.resilience.runtime import Resilience
-from incident_commander.resilience.timeline import from_route
+from incident_commander.resilience.timeline import from_memory_error, from_route
 
 from .test_diagnosis import SHOP, incident
 from .test_notify import FakeSender as Sender
@@ -172,9 +172,11 @@ def test_opensearch_5xx_opens_its_circuit_and_a_4xx_does_not():
     for _ in range(2):
         with pytest.raises(MemoryBackendError, match="opensearch: TransportError"):
             mem.search(MemoryQuery(text="db"))
-    with pytest.raises(MemoryBackendError, match="circuit open"):
+    with pytest.raises(MemoryBackendError, match="circuit open") as refused:
         mem.search(MemoryQuery(text="db"))
     assert down.calls == 2
+    (entry,) = from_memory_error(refused.value)  # what the memory diagnoser's timeline says
+    assert (entry.dependency, entry.state) == ("opensearch", "open")
     r2, _ = res(breakers={"opensearch": {"failure_threshold": 1}})
     bad = GuardedMemory(FlakyStore(RequestError(400, "parsing_exception", {})), r2)
     for _ in range(2):
@@ -190,10 +192,12 @@ def test_titan_failures_open_the_embedding_models_circuit():
 
     r, _ = res(breakers={"bedrock": {"failure_threshold": 1}})
     e = GuardedEmbedder(Down(), r, "amazon.titan-embed-text-v2:0")
-    with pytest.raises(EmbedderError, match="throttled"):
+    with pytest.raises(EmbedderError, match="throttled") as failed:
         e.embed(["a"])
-    with pytest.raises(EmbedderError, match="circuit open"):
+    with pytest.raises(EmbedderError, match="circuit open") as refused:
         e.embed(["a"])
+    assert [(x.dependency, x.state) for x in from_memory_error(failed.value) + from_memory_error(refused.value)] == [
+        ("bedrock:amazon.titan-embed-text-v2:0", "failed"), ("bedrock:amazon.titan-embed-text-v2:0", "open")]
     assert r.health()["detail"]["not_closed"] == ["bedrock:amazon.titan-embed-text-v2:0"]
 
 
@@ -227,7 +231,7 @@ def test_escalation_records_each_delivery_and_a_failing_channel_never_blocks_it(
     slack, pd = Sender([DeliveryError(503, "unavailable", True)]), Sender()
     r, _ = res()
     n = Notifier({"slack": slack, "pagerduty": pd}, lambda: {"slack": {"oncall": "https://hooks"},
-                                                             "pagerduty": {"db": "key"}}, r.store, resilience=r)
+                                                             "pagerduty": {"db": "key"}}, r)
     deps = escalation_deps(n)
     out = steps.notify_escalation(deps, "i1", 0, "tok", "exec-1")
     assert out["delivered"] == ["pagerduty:db"] and deps.control.tokens["i1"] == "tok"
@@ -248,7 +252,7 @@ def test_unreadable_credentials_are_recorded_not_raised():
         raise SecretUnavailable("secret ic-x-notify-credentials: AccessDeniedException")
 
     r, _ = res()
-    deps = escalation_deps(Notifier({"slack": Sender(), "pagerduty": Sender()}, creds, r.store, resilience=r))
+    deps = escalation_deps(Notifier({"slack": Sender(), "pagerduty": Sender()}, creds, r))
     steps.notify_escalation(deps, "i1", 0, "tok", "exec-2")
     sent = next(e for e in deps.events.read("i1") if e.type == EventType.ESCALATION_SENT)
     assert "AccessDeniedException" in sent.current_data()["deliveries"][0]["detail"]

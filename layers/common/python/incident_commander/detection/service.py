@@ -37,7 +37,7 @@ def on_kinesis(event: dict[str, Any], engine: DetectionEngine, log: Any = None,
     if level != Pressure.OK:
         s = engine.settings
         engine = DetectionEngine(s.model_copy(update={"detection": degraded(s.detection)}), engine.store,
-                                 engine.events, engine.workflow, engine.topology, engine.workflow_input)
+                                 engine.events, engine.workflow, engine.topology, engine.workflow_input, engine.index)
         records = event.get("Records") or []
         keep = admitted(len(records), level)
         deferred = [{"itemIdentifier": str(r["kinesis"]["sequenceNumber"])} for r in records[keep:]]

@@ -13,12 +13,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .. import names as n
-from .. import wiring as w
-from ..adapters.dynamodb import DynamoEventStore
 from ..config import DetectionConfig
 from ..impact import assess
 from ..models.incident import IncidentState
+from ..store.port import EventStore
 from ..topology import Topology
 from .player import Player
 from .recording import Recording, load
@@ -56,17 +54,19 @@ def run(rec: Recording, stack: LocalStack) -> dict[str, Any]:
         cfg = DetectionConfig.model_validate({})
         player.flush(max(d.at for d in rec.deliveries), cfg.settle_max_seconds + cfg.settle_quiet_seconds + 1)
     player.wait_for_workflows()
-    store = DynamoEventStore(w.TABLES[n.T_EVENTS].physical_name(stack.stage),
-                             w.TABLES[n.T_INCIDENTS].physical_name(stack.stage))
+    return predictions(incident_states(stack.event_store()), rec.topology)
+
+
+def incident_states(store: EventStore) -> list[IncidentState]:
+    """Every incident in the store, with its alert views (listed projections come without them)."""
     states: list[IncidentState] = []
     cursor = None
     while True:
         page = store.list_states(limit=100, cursor=cursor)
-        states += [store.with_alerts(s) for s in page.items]  # listed projections come without alert views
+        states += [store.with_alerts(s) for s in page.items]
         if not page.cursor:
-            break
+            return states
         cursor = page.cursor
-    return predictions(states, rec.topology)
 
 
 def write_atomically(path: Path, doc: dict[str, Any]) -> None:

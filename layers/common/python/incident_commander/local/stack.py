@@ -218,6 +218,12 @@ class LocalStack:
             return body, (body or {}).get("errorType", "Unknown")
         return body, None
 
+    def event_store(self) -> Any:
+        """The incident event store the functions write (DynamoEventStore on this stack's tables)."""
+        from ..adapters.dynamodb import DynamoEventStore
+
+        return DynamoEventStore(self.resolve(w.Ref("table", n.T_EVENTS)), self.resolve(w.Ref("table", n.T_INCIDENTS)))
+
     def put_topology(self, yaml_text: str) -> None:
         from ..adapters.control import ControlStore
 

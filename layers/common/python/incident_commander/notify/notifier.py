@@ -9,10 +9,13 @@ who watches the dashboard).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..resilience import BreakerConfig, CircuitBreaker, RateLimited, StateStore, TokenBucket
+from ..resilience import CircuitBreaker, RateLimited
+
+if TYPE_CHECKING:
+    from ..resilience.runtime import Resilience
 
 
 class Sender(Protocol):
@@ -50,15 +53,8 @@ class Delivery:
 class Notifier:
     senders: dict[str, Sender]
     credentials: Callable[[], dict[str, dict[str, str]]]
-    state: StateStore
-    breaker_config: BreakerConfig = field(default_factory=lambda: BreakerConfig(failure_threshold=5, window_seconds=60,
-                                                                                open_seconds=60))
+    resilience: Resilience  # the shared breakers (one per channel kind) and rate limits (per channel)
     wait_budget_seconds: float = 2.0
-    clock: Callable[[], float] | None = None
-    resilience: Any = None  # resilience.runtime.Resilience: configured breakers and limits, metrics
-
-    def _kw(self) -> dict[str, Any]:
-        return {"clock": self.clock} if self.clock else {}
 
     def notify(self, contacts: list[str], message: dict[str, Any]) -> list[Delivery]:
         """One Delivery per contact, in order; never raises."""
@@ -77,16 +73,12 @@ class Notifier:
         credential = (self.credentials().get(c.kind) or {}).get(c.target)
         if not credential:
             return Delivery(raw, False, f"no {c.kind} credential configured for {c.target!r}")
-        res = self.resilience
-        breaker = res.breaker(c.kind) if res else CircuitBreaker(c.kind, self.state, self.breaker_config, **self._kw())
+        breaker = self.resilience.breaker(c.kind)
         if not breaker.allow():
-            if res:
-                res.refused(c.kind)
+            self.resilience.refused(c.kind)
             return Delivery(raw, False, f"{c.kind} circuit open: not called")
-        bucket = res.bucket(f"{c.kind}:{c.target}") if res else \
-            TokenBucket.for_service(f"{c.kind}:{c.target}", self.state, **self._kw())
         try:
-            bucket.acquire(budget_seconds=self.wait_budget_seconds)
+            self.resilience.bucket(f"{c.kind}:{c.target}").acquire(budget_seconds=self.wait_budget_seconds)
         except RateLimited as exc:
             breaker.release()
             return Delivery(raw, False, f"rate limited ({exc.wait:.1f}s to the next slot): not sent")
@@ -109,7 +101,7 @@ class Notifier:
         return Delivery(raw, True, "delivered")
 
 
-def from_env(resilience: Any, environ: Any = None) -> Notifier:
+def from_env(resilience: Resilience, environ: Any = None) -> Notifier:
     """The escalation function's notifier: HTTP senders, credentials from the `IC_NOTIFY_SECRET` secret
     (re-read after its TTL, so added channels need no redeploy), limits and breakers from `resilience`."""
     import os
@@ -122,5 +114,4 @@ def from_env(resilience: Any, environ: Any = None) -> Notifier:
     secret = env.get(n.ENV_NOTIFY_SECRET)
     cfg = resilience.config
     return Notifier({"slack": SlackWebhookSender(), "pagerduty": PagerDutyEventsSender(cfg.pagerduty_events_url)},
-                    JsonSecret(secret).get if secret else dict, resilience.store,
-                    wait_budget_seconds=cfg.wait_budget_seconds, resilience=resilience)
+                    JsonSecret(secret).get if secret else dict, resilience, cfg.wait_budget_seconds)

@@ -20,6 +20,7 @@ from .ratelimit import RateLimited
 from .runtime import Resilience
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Exception)
 CHARS_PER_TOKEN = 4
 
 
@@ -35,20 +36,28 @@ class GuardedEmbedder(Embedder):
         br = self.res.breaker(self.circuit)
         if not br.allow():
             self.res.refused(self.circuit)
-            raise EmbedderError(f"{self.circuit} circuit open: not called")
+            raise _tagged(EmbedderError(f"{self.circuit} circuit open: not called"), self.circuit, circuit_open=True)
         try:
             for t in texts:  # one InvokeModel request per text
                 self.res.model_limiter(self.model, len(t) // CHARS_PER_TOKEN + 1)
         except RateLimited as exc:
             br.release()
-            raise EmbedderError(f"{self.model}: rate limited ({exc.wait:.1f}s to the next slot)") from exc
+            raise _tagged(EmbedderError(f"{self.model}: rate limited ({exc.wait:.1f}s to the next slot)"),
+                          self.circuit) from exc
         try:
             out = self.inner.embed(texts)
         except EmbedderError as exc:
             br.record_failure(str(exc)[:200])
+            _tagged(exc, self.circuit)
             raise
         br.record_success()
         return out
+
+
+def _tagged(exc: E, circuit: str, circuit_open: bool = False) -> E:
+    """The error, naming the circuit it came through (`timeline.from_memory_error` reads it)."""
+    exc.circuit, exc.circuit_open = circuit, circuit_open  # type: ignore[attr-defined]
+    return exc
 
 
 def transient(exc: Exception) -> bool:
@@ -73,7 +82,7 @@ class GuardedMemory(MemoryStore):
         br = self.res.breaker(self.circuit)
         if not br.allow():
             self.res.refused(self.circuit)
-            raise MemoryBackendError(f"{self.circuit} circuit open: not called")
+            raise _tagged(MemoryBackendError(f"{self.circuit} circuit open: not called"), self.circuit, circuit_open=True)
         try:
             out = fn()
         except EmbedderError:
@@ -84,7 +93,8 @@ class GuardedMemory(MemoryStore):
                 br.record_success()  # it answered (a 4xx is our request's fault)
                 raise
             br.record_failure(f"{type(exc).__name__}: {str(exc)[:150]}")
-            raise MemoryBackendError(f"{self.circuit}: {type(exc).__name__}: {str(exc)[:200]}") from exc
+            raise _tagged(MemoryBackendError(f"{self.circuit}: {type(exc).__name__}: {str(exc)[:200]}"),
+                          self.circuit) from exc
         br.record_success()
         return out
 

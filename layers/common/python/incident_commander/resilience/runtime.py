@@ -55,15 +55,16 @@ class Resilience:
 
     @classmethod
     def from_deps(cls, deps: Any, table: str | None = None) -> Resilience:
-        """Shared state in the control table (`IC_CONTROL_TABLE`), configuration from `deps.settings`."""
+        """The container's one `Resilience` (built on first use): shared state in the control table
+        (`IC_CONTROL_TABLE`), configuration from `deps.settings`; also what `/health` reports."""
         import os
 
         from ..adapters.resilience_store import DynamoStateStore
 
+        if "resilience" in deps.extras:
+            return deps.extras["resilience"]
         res = cls(DynamoStateStore(table or os.environ[n.ENV_CONTROL_TABLE]), deps.settings.resilience)
-        deps.extras.setdefault("resilience", res)
-        deps.extras.setdefault("breakers", res)
-        deps.extras.setdefault("model_router", res.router("diagnose", deps.settings.llm))
+        deps.extras.update(resilience=res, breakers=res, model_router=res.router("diagnose", deps.settings.llm))
         return res
 
     # --- building blocks ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..memory.embedders import EmbedderError
 from ..models.events import DependencyDegraded, EventType, NewEvent
 from ..store.port import append_with_retry
 
@@ -15,6 +16,14 @@ def from_route(setbacks: list[dict[str, str]], answered_by: str | None) -> list[
     effect = f"answered by {answered_by}" if answered_by else "no LLM vote: the other diagnosers decide"
     return [DependencyDegraded(dependency=f"bedrock:{s['model']}", state=s["state"], detail=s["detail"][:300],
                                effect=effect) for s in setbacks]
+
+
+def from_memory_error(exc: Exception) -> list[DependencyDegraded]:
+    """The memory could not vote: which dependency (the circuit the error came through, from
+    `guards`), whether its circuit was open, and why."""
+    circuit = getattr(exc, "circuit", None) or ("embedder" if isinstance(exc, EmbedderError) else "memory")
+    return [DependencyDegraded(dependency=circuit, state="open" if getattr(exc, "circuit_open", False) else "failed",
+                               detail=str(exc)[:300], effect="no memory vote: the other diagnosers decide")]
 
 
 def record(deps: Any, incident_id: str, execution: str, step: str, entries: list[DependencyDegraded],

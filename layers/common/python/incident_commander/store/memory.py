@@ -124,4 +124,3 @@ class InMemoryEventStore(EventStore):
                     del by_seq[seq]
                     gone += 1
             return gone
-
