@@ -12,6 +12,7 @@ from incident_commander.detection.engine import DetectionEngine, correlation_sco
 from incident_commander.detection.kinesis_batch import handle_batch
 from incident_commander.detection.ports import InMemoryDetectionStore, RecordingWorkflow
 from incident_commander.detection.records import encode as to_records
+from incident_commander.detection.state import AlertRecord
 from incident_commander.ingest import parse
 from incident_commander.store.memory import InMemoryEventStore
 from incident_commander.topology import Topology
@@ -357,6 +358,19 @@ def test_replaying_the_same_kinesis_batch_changes_nothing():
     assert response == {"batchItemFailures": []} and result.redelivered == 2 and result.attached == 0
     assert {i: len(events.read_items(i)) for i in events.states} == before
     assert len(wf.started) == 1
+
+
+def test_real_kinesis_sequence_numbers_past_64_bits_are_recorded_and_redeliveries_skipped():
+    eng, events, _ = engine()
+    seq = 49590338271490256608559692538361571095921575989136588898  # the length Kinesis gives
+    event = kinesis_event([alerts(("HighRequestErrorRate", "api"), ("DBDown", "db"))], start_seq=seq)
+    assert handle_batch(event, eng)[0] == {"batchItemFailures": []}
+    response, result = handle_batch(event, eng)
+    assert response == {"batchItemFailures": []} and result.redelivered == 2
+    (state,) = events.states.values()
+    assert state.alert_deliveries == 2
+    record = next(iter(eng.store.alerts.values()))
+    assert AlertRecord.from_json(record).origin[1] > seq
 
 
 def test_concurrent_batches_of_one_shard_finishing_out_of_order_are_both_applied_once():

@@ -87,7 +87,8 @@ class AlertRecord:
                              "last_received_at": self.last_received_at, "incident_id": self.incident_id,
                              "changes": self.changes, "flapping": self.flapping, "deliveries": self.deliveries,
                              "starts_at": self.starts_at, "noise_reason": self.noise_reason,
-                             "origin": self.origin}).decode()
+                             # a Kinesis sequence number (~56 digits) is past JSON's 64-bit integers: a string
+                             "origin": [self.origin[0], str(self.origin[1])] if self.origin else None}).decode()
 
     @classmethod
     def from_json(cls, text: str | bytes) -> AlertRecord:
@@ -97,7 +98,7 @@ class AlertRecord:
                    last_received_at=_dt(d["last_received_at"]), incident_id=d.get("incident_id"),
                    changes=[_dt(c) for c in changes] if changes else [], flapping=bool(d.get("flapping")),
                    deliveries=int(d.get("deliveries") or 0), starts_at=_dt(starts) if starts else None,
-                   noise_reason=d.get("noise_reason"), origin=tuple(d["origin"]) if d.get("origin") else None)
+                   noise_reason=d.get("noise_reason"), origin=(d["origin"][0], int(d["origin"][1])) if d.get("origin") else None)
 
 
 def _dt(value: str) -> datetime:
