@@ -139,15 +139,12 @@ def _read_units(operation: str, params: dict, result: dict) -> float:
 
 def _alerts_in(data: bytes) -> int:
     """Alerts in a stream record (detection/records.py: a header indexing the alerts, or plain JSON)."""
-    from incident_commander.detection.records import MAGIC, PREFIX
+    from incident_commander.detection import records
 
-    if data.startswith(MAGIC):
-        length = int.from_bytes(data[len(MAGIC):PREFIX], "big")
-        return len(json.loads(data[PREFIX:PREFIX + length])["alerts"])
-    try:
-        return len(json.loads(data).get("alerts") or [])
-    except ValueError:
-        return 0
+    rec = records.decode(base64.b64encode(data).decode())
+    if isinstance(rec, records.Packed):
+        return len(rec.header["alerts"])
+    return len(rec.get("alerts") or []) if isinstance(rec, dict) else 0
 
 
 def _item_bytes(item: dict) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 from datetime import UTC, datetime
 
 import pytest
@@ -33,11 +34,46 @@ def test_every_alert_round_trips_from_its_own_slice(source, fixture):
         assert Alert.model_validate(packed.alert(*entry[3:])) == alert  # raw payload included
 
 
+def plain(data: bytes) -> bytes:
+    """The same record in the uncompressed layout earlier versions put on the stream."""
+    size = int.from_bytes(data[3:6], "big")
+    header = zlib.decompress(data[6:6 + size])
+    return records.MAGIC_PLAIN + len(header).to_bytes(3, "big") + header + zlib.decompress(data[6 + size:])
+
+
+def test_records_put_on_the_stream_are_compressed_and_records_of_earlier_versions_still_decode():
+    alerts = [a.model_copy(update={"key": f"k{i}", "labels": {**a.labels, "pod": f"pod-{i}"}}) for i in range(50)
+              for a in parse("alertmanager", load_event("alertmanager_firing.json"), NOW)[:1]]
+    (data, _), = records.encode(alerts, lambda a: "s")
+    old = plain(data)
+    assert data.startswith(records.MAGIC) and len(data) * 8 < len(old)  # Kinesis bills bytes
+    for layout in (data, old):
+        packed = records.decode(b64(layout))
+        assert [Alert.model_validate(packed.alert(*e[3:])) for e in packed.header["alerts"]] == alerts
+
+
+def test_a_compressed_part_that_is_damaged_or_inflates_too_far_is_named(monkeypatch):
+    alerts = parse("alertmanager", load_event("alertmanager_firing.json"), NOW)
+    (data, _), = records.encode(alerts, lambda a: "s")
+    entry = records.decode(b64(data)).header["alerts"][0]
+    with pytest.raises(records.RecordError, match="alerts: truncated"):
+        records.decode(b64(data[:-10])).alert(*entry[3:])
+    with pytest.raises(records.RecordError, match="alerts: not zlib"):
+        body = 6 + int.from_bytes(data[3:6], "big")
+        records.decode(b64(data[:body] + b"\xff\xff" + data[body + 2:])).alert(*entry[3:])
+    with pytest.raises(records.RecordError, match="header: not zlib"):
+        records.decode(b64(data[:6] + b"{}" + data[8:]))
+    monkeypatch.setattr(records, "MAX_INFLATED", 100)
+    with pytest.raises(records.RecordError, match="header: inflates past 100 bytes"):
+        records.decode(b64(data))
+
+
 def test_offsets_land_anywhere_in_a_base64_group():
+    """Uncompressed records decode each alert from its own base64 groups."""
     alerts = [a.model_copy(update={"key": f"k{i}", "title": "x" * (i * 5 % 7)}) for i in range(20)
               for a in parse("alertmanager", load_event("alertmanager_firing.json"), NOW)[:1]]
     (data, _), = records.encode(alerts, lambda a: "s")
-    packed = records.decode(b64(data))
+    packed = records.decode(b64(plain(data)))
     assert {(packed._payload + e[3]) % 3 for e in packed.header["alerts"]} == {0, 1, 2}  # every alignment
     assert [packed.alert(*e[3:])["key"] for e in packed.header["alerts"]] == [f"k{i}" for i in range(20)]
 
@@ -60,4 +96,6 @@ def test_plain_json_records_still_decode_and_garbage_is_named():
     with pytest.raises(records.RecordError, match="neither"):
         records.decode(b64(b"plain text"))
     with pytest.raises(records.RecordError, match="header"):
-        records.decode(b64(records.MAGIC + (5).to_bytes(3, "big") + b"{oops"))
+        records.decode(b64(records.MAGIC_PLAIN + (5).to_bytes(3, "big") + b"{oops"))
+    with pytest.raises(records.RecordError, match="header: not JSON"):
+        records.decode(b64(records.MAGIC + (13).to_bytes(3, "big") + zlib.compress(b"{oops")))

@@ -146,9 +146,11 @@ index_entries = st.lists(st.one_of(json_values, st.tuples(
                                      "source": st.sampled_from(["alertmanager", ""]) | json_values,
                                      "received_at": st.sampled_from(["2026-01-01T00:00:00Z", "never"]) | json_values,
                                      "alerts": index_entries | json_values}),
-       payload=st.binary(max_size=300), good=st.booleans())
-def test_no_packed_record_makes_the_detection_handler_raise(header, payload, good):
+       payload=st.binary(max_size=300), good=st.booleans(), compressed=st.booleans())
+def test_no_packed_record_makes_the_detection_handler_raise(header, payload, good, compressed):
     """Packed records (records.py) with a damaged index or payload: poison or noise, never a crash."""
+    import zlib
+
     from incident_commander.detection import records
 
     if good:
@@ -156,7 +158,8 @@ def test_no_packed_record_makes_the_detection_handler_raise(header, payload, goo
         data = real[0][0][:len(real[0][0]) - len(payload)] + payload  # a real record with its tail damaged
     else:
         head = json.dumps(header, default=str).encode()
-        data = records.MAGIC + len(head).to_bytes(3, "big") + head + payload
+        head, body = (zlib.compress(head), zlib.compress(payload)) if compressed else (head, payload)
+        data = (records.MAGIC if compressed else records.MAGIC_PLAIN) + len(head).to_bytes(3, "big") + head + body
     event = {"Records": [{"kinesis": {"sequenceNumber": "7", "partitionKey": "p",
                                       "data": base64.b64encode(data).decode()}, "eventID": "shardId-0:7"}]}
     eng, _, _ = engine()
