@@ -189,7 +189,7 @@ def test_repeats_rewrite_the_alert_index_only_when_due_a_refresh():
 
 
 def test_repeats_alone_are_counted_lazily_but_exactly_before_diagnosis():
-    eng, events, wf = engine()  # count_flush_seconds 60
+    eng, events, wf = engine()  # count_flush_seconds 300
     for i in range(5):
         eng.process(alerts(("HighRequestErrorRate", "api"), at=T0 + timedelta(seconds=10 * i)), f"b{i}")
     (state,) = events.states.values()

@@ -34,7 +34,7 @@ def test_levels_follow_the_documented_thresholds_after_a_collection():
 
 def test_degraded_detection_samples_harder_and_defers_count_writes():
     cfg = degraded(DetectionConfig())
-    assert (cfg.max_alerts_sampled, cfg.max_alerts_recorded, cfg.count_flush_seconds) == (0, 250, 300)
+    assert (cfg.max_alerts_sampled, cfg.max_alerts_recorded, cfg.count_flush_seconds) == (0, 250, 1500)
 
 
 def storm(n: int):

@@ -145,3 +145,78 @@ def test_an_archived_incident_keeps_its_alert_views_once_its_events_are_gone(sto
     assert head.alerts_read and set(head.alerts) == {"k0000", "k0001", "k0002"}  # stored with the projection
     assert IncidentState.from_stored(head.stored_json()).alerts == head.alerts
     assert read_verified(store, "i1", head, archive)[1].ok
+
+
+def diagnose(store: InMemoryEventStore, iid: str) -> None:
+    """Three agents' ranked hypotheses with evidence, and the decision with its ranking and votes."""
+    from incident_commander.models.diagnosis import (
+        Category,
+        Decision,
+        DecisionKind,
+        Evidence,
+        Hypothesis,
+        WeightedVote,
+    )
+    from incident_commander.models.events import ConsensusReached, DiagnosisStarted, HypothesesProposed
+
+    def hyp(rank: int, agent: str) -> Hypothesis:
+        return Hypothesis(category=list(Category)[rank], service=f"svc-{rank}", confidence=0.9 - rank / 10,
+                          summary=f"{agent} thinks svc-{rank} " * 5, causal_path=[f"svc-{rank}", "api"],
+                          evidence=[Evidence(kind="alert", ref=f"k{i:04d}", detail=f"{agent} evidence {i} " * 8)
+                                    for i in range(8)])
+
+    events = [NewEvent.of(EventType.DIAGNOSIS_STARTED, DiagnosisStarted(execution="x"), AT, "agent:workflow", "d")]
+    events += [NewEvent.of(EventType.HYPOTHESES_PROPOSED, HypothesesProposed(agent=a, hypotheses=[
+        hyp(r, a) for r in range(5)]), AT, f"agent:{a}", f"h-{a}") for a in ("rules", "topology", "memory")]
+    ranked = [hyp(r, "consensus") for r in range(5)]
+    decision = Decision(kind=DecisionKind.ESCALATE, confidence=0.6, root_cause=ranked[0], ranked=ranked, margin=0.2,
+                        agreement=0.66, reason="needs a human", votes=[
+                            WeightedVote(agent=a, weight=1.0, category=Category.NETWORK, service="svc-0",
+                                         confidence=0.9) for a in ("rules", "topology", "memory")])
+    events.append(NewEvent.of(EventType.CONSENSUS_REACHED, ConsensusReached(decision=decision), AT, "agent:consensus",
+                              "c"))
+    head = store.get_state(iid)
+    store.append(iid, head.version, events, state=head)
+
+
+def test_a_diagnosed_projection_stores_the_outline_and_reads_give_the_whole_diagnosis(store):
+    from incident_commander.api.views import summary
+    from incident_commander.impact import Impact
+
+    store.append("i1", 1, [attach([ref(1)], "b1")])
+    before = len(store.get_head("i1").stored_json())
+    diagnose(store, "i1")
+    cold = other_container(store)  # a detection container that never folded the diagnosis
+    for i in range(3):  # alerts keep arriving after the diagnosis: each append rewrites the projection
+        cold.append("i1", cold.get_head("i1").version, [attach([ref(10 + i)], f"late{i}")], state=cold.get_head("i1"))
+    head = cold.get_head("i1")
+    assert head.outlined and len(head.stored_json()) < before + 1500  # the whole diagnosis is ~15 KB of JSON
+    assert [len(hs) for hs in head.hypotheses.values()] == [1, 1, 1]
+    assert not head.decision.ranked and not head.decision.votes and not head.decision.root_cause.evidence
+    folded = fold("i1", store.read("i1"))
+    for s in (store, cold, other_container(store)):
+        whole = s.get_state("i1")
+        assert not whole.outlined
+        assert (whole.hypotheses, whole.decision, whole.alerts) == (folded.hypotheses, folded.decision, folded.alerts)
+        assert read_verified(s, "i1", s.get_head("i1"))[1].ok
+    impact = Impact(cost_per_minute=0, cost_so_far=0, users_affected=0)
+    assert summary(head, impact, AT) == summary(store.get_state("i1"), impact, AT)  # what lists show
+
+
+def test_a_changed_outline_is_named_by_verification_and_an_archived_incident_keeps_its_diagnosis(store):
+    diagnose(store, "i1")
+    head = store.get_head("i1")
+    forged = head.decision.model_copy(update={"confidence": 0.99})
+    store.states["i1"] = store.states["i1"].model_copy(update={"decision": forged, "outlined": True})
+    result = read_verified(store, "i1", store.get_head("i1"))[1]
+    assert not result.ok and "decision" in result.problem
+    store.states["i1"] = fold("i1", store.read("i1"))
+    store.append("i1", store.get_head("i1").version, [NewEvent.of(EventType.RESOLVED, Resolved(by="ann"), AT,
+                                                                     "human:ann", "r")])
+    archive = InMemoryArchive()
+    (outcome,) = archive_closed(store, archive, AT + timedelta(days=100), timedelta(days=90))
+    assert outcome.result == "archived"
+    store.run_ttl(int((AT + timedelta(days=101)).timestamp()))
+    head = store.get_head("i1")
+    assert not head.outlined and len(head.decision.ranked) == 5 and len(head.hypotheses["memory"]) == 5
+    assert read_verified(store, "i1", head, archive)[1].ok

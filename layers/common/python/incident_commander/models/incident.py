@@ -104,6 +104,8 @@ class IncidentState(BaseModel):
     reopened: int = 0
     repairs: int = 0
     archive: dict[str, Any] | None = None  # where events 1..archive["events"] live once archived (Archived)
+    # hypotheses and decision are their outline (`outline()`): as stored, and as read by `get_head`
+    outlined: bool = False
 
     @model_validator(mode="after")
     def _summary_of_given_alerts(self) -> IncidentState:
@@ -127,20 +129,44 @@ class IncidentState(BaseModel):
     def alerts_read(self) -> bool:
         return not isinstance(self.alerts, AlertsNotRead)
 
+    @property
+    def complete(self) -> bool:
+        """With its alert views and whole hypotheses and decision (`EventStore.get_state`)."""
+        return self.alerts_read and not self.outlined
+
+    def outline(self) -> IncidentState:
+        """The diagnosis as lists and writers need it: each agent's top hypothesis and the decision,
+        without evidence, causal paths, ranking and votes. A diagnosed incident's whole diagnosis is
+        8-20 KB of JSON, rewritten (twice, in its transaction) by every later append; the events hold
+        it, and `get_state` folds it back."""
+        if not (self.hypotheses or self.decision) or self.outlined:
+            return self
+        bare = {"evidence": [], "causal_path": []}
+        decision = self.decision.model_copy(update={
+            "ranked": [], "votes": [],
+            "root_cause": self.decision.root_cause.model_copy(update=bare) if self.decision.root_cause else None,
+        }) if self.decision else None
+        return self.model_copy(update={"outlined": True, "decision": decision, "hypotheses": {
+            agent: [hs[0].model_copy(update=bare)] if hs else [] for agent, hs in self.hypotheses.items()}})
+
     def stored_json(self) -> str:
         """The projection as stored: without the alert views, which the events hold and which would
         make every append rewrite an item growing with the incident's alerts (a few hundred bytes
-        each, written twice in the append's transaction). Once archived, the events holding them
-        leave the table, so an archived incident's projection keeps its views."""
+        each, written twice in the append's transaction), and with the diagnosis's `outline`. Once
+        archived, the events holding them leave the table, so an archived incident's projection
+        keeps everything."""
         if self.archive is not None:
             return self.model_dump_json()
-        return self.model_dump_json(exclude={"alerts"})
+        return self.outline().model_dump_json(exclude={"alerts"})
 
     def as_stored(self) -> IncidentState:
         """What reading back `stored_json()` gives (`from_stored`), without the JSON round trip."""
-        if self.archive is None and self.alerts_listed:
-            return self.model_copy(update={"alerts": ALERTS_NOT_READ})
-        return self.model_copy()
+        if self.archive is not None:
+            return self.model_copy()
+        state = self.outline()
+        if self.alerts_listed:
+            return state.model_copy(update={"alerts": ALERTS_NOT_READ})
+        return state if state is not self else self.model_copy()
 
     @classmethod
     def from_stored(cls, text: str | bytes) -> IncidentState:

@@ -90,8 +90,10 @@ def verify_incident_items(incident_id: str, items: Sequence[dict[str, Any]], sta
 
 def projection_differences(stored: IncidentState, folded: IncidentState) -> list[str]:
     """The top-level fields where a stored projection differs from the fold of its events (the alert
-    views only when they were stored: otherwise they are the fold's own)."""
+    views only when they were stored: otherwise they are the fold's own; the diagnosis's outline
+    when that is what was stored)."""
     exclude = None if stored.alerts_read else {"alerts"}
+    folded = folded.outline() if stored.outlined else folded
     a, b = stored.model_dump(mode="json", exclude=exclude), folded.model_dump(mode="json", exclude=exclude)
     return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
 

@@ -7,9 +7,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..models.events import StoredEvent
-from ..models.incident import IncidentState
+from ..models.events import EventType, StoredEvent
+from ..models.incident import IncidentState, fold
 from .port import ConcurrencyError, EventStore, Page, StoreUnavailable, from_item, to_item
+
+_DIAGNOSIS = frozenset({EventType.DIAGNOSIS_STARTED, EventType.HYPOTHESES_PROPOSED, EventType.CONSENSUS_REACHED})
 
 
 class InMemoryEventStore(EventStore):
@@ -57,9 +59,16 @@ class InMemoryEventStore(EventStore):
                 if e.idempotency_key:
                     self.markers[(incident_id, e.idempotency_key)] = e.seq
             # `states` keeps whole projections for tests to look at; an append whose events left the
-            # alert views alone may have been folded without them
-            self.states[incident_id] = state if state.alerts_read else state.model_copy(
-                update={"alerts": current.alerts if current else {}})
+            # alert views or the diagnosis alone may have been folded from the outline `get_head` gives
+            if not state.alerts_read:
+                state = state.model_copy(update={"alerts": current.alerts if current else {}})
+            if state.outlined:
+                whole = current if current is not None and not current.outlined and not any(
+                    e.type in _DIAGNOSIS for e in events) else fold(
+                    incident_id, [from_item(by_seq[k]) for k in sorted(by_seq)])
+                state = state.model_copy(update={"hypotheses": whole.hypotheses, "decision": whole.decision,
+                                                 "outlined": False})
+            self.states[incident_id] = state
         return None
 
     def list_states(self, limit: int = 50, cursor: str | None = None,

@@ -106,27 +106,33 @@ def chain(state: IncidentState | None, incident_id: str, new: Sequence[NewEvent]
     return out, current
 
 
+DETAILS = ("alerts", "hypotheses", "decision", "outlined")  # what the stored projection leaves to the events
+
+
 class KnownViews:
-    """Alert views this process folded or appended, by incident, at their version and head hash.
-    Events never change, so the views of a version are known for good: a warm writer (the
-    detection function in a storm) folds an incident's events once, not on every append."""
+    """Alert views and whole diagnoses this process folded or appended, by incident, at their
+    version and head hash. Events never change, so the details of a version are known for good: a
+    warm writer (the detection function in a storm) folds an incident's events once, not on every
+    append."""
 
     def __init__(self, max_views: int = 20_000):
         self.max_views = max_views
         self._by_incident: dict[str, tuple[int, str, dict[str, Any]]] = {}
 
     def get(self, state: IncidentState) -> dict[str, Any] | None:
+        """The `DETAILS` fields of `state`'s version, to update it with (None: not known)."""
         known = self._by_incident.get(state.incident_id)
         return known[2] if known is not None and known[:2] == (state.version, state.last_hash) else None
 
     def put(self, state: IncidentState) -> None:
-        if not state.alerts_read:
+        if not state.complete:
             return
         self._by_incident.pop(state.incident_id, None)
-        self._by_incident[state.incident_id] = (state.version, state.last_hash, state.alerts)
-        total = sum(len(v[2]) for v in self._by_incident.values())
+        self._by_incident[state.incident_id] = (state.version, state.last_hash,
+                                                {k: getattr(state, k) for k in DETAILS})
+        total = sum(len(v[2]["alerts"]) for v in self._by_incident.values())
         while total > self.max_views and len(self._by_incident) > 1:  # the incident used longest ago goes
-            total -= len(self._by_incident.pop(next(iter(self._by_incident)))[2])
+            total -= len(self._by_incident.pop(next(iter(self._by_incident)))[2]["alerts"])
 
 
 class EventStore(abc.ABC):
@@ -137,25 +143,28 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def get_head(self, incident_id: str) -> IncidentState | None:
         """The projection as stored: its alert views are ALERTS_NOT_READ unless it has none or they
-        are stored (archived). For writers and lists, which need the incident's summary only."""
+        are stored (archived), its diagnosis an outline (`IncidentState.outline`). For writers and
+        lists, which need the incident's summary only."""
 
     def get_state(self, incident_id: str) -> IncidentState | None:
-        """The incident with its alert views (folded from its events): what the API and agents read."""
+        """The whole incident, alert views and diagnosis folded from its events: what the API and
+        agents read."""
         return self.with_alerts(self.get_head(incident_id))
 
     def with_alerts(self, state: IncidentState | None) -> IncidentState | None:
-        """`state` with its alert views, folded from its events up to its version (one query; reads
-        cost a fraction of what storing the views in every append's projection write did), or
-        taken from what this process last folded or appended at that very version."""
-        if state is None or state.alerts_read:
+        """`state` with its alert views and whole diagnosis, folded from its events up to its version
+        (one query; reads cost a fraction of what storing them in every append's projection write
+        did), or taken from what this process last folded or appended at that very version."""
+        if state is None or state.complete:
             return state
         known = self._known_views.get(state)
         if known is not None:
-            return state.model_copy(update={"alerts": known})
+            return state.model_copy(update=known)
         current, items = self.snapshot(state.incident_id, state)
         state = current or state
         events = [from_item(i) for i in items if int(i["seq"]) <= state.version]
-        state = state.model_copy(update={"alerts": fold(state.incident_id, events).alerts})
+        folded = fold(state.incident_id, events)
+        state = state.model_copy(update={k: getattr(folded, k) for k in DETAILS})
         self._known_views.put(state)
         return state
 
@@ -239,10 +248,10 @@ class EventStore(abc.ABC):
         if current_version != expected_version:
             raise ConcurrencyError(f"{incident_id}: expected version {expected_version}, found {current_version}",
                                    state)
-        if state is not None and not state.alerts_read:
+        if state is not None and not state.complete:
             known = self._known_views.get(state)  # carried along even when these events do not need them
             if known is not None:
-                state = state.model_copy(update={"alerts": known})
+                state = state.model_copy(update=known)
             elif any(needs_alerts(e.type, e.data) for e in events):
                 state = self.with_alerts(state)
                 if state is None or state.version != expected_version:
