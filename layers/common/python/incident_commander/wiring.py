@@ -191,7 +191,11 @@ TABLES: dict[str, TableSpec] = {
         indexes=(IndexSpec(n.INCIDENTS_LIST_INDEX, Key(n.INCIDENTS_LIST_PK), Key(n.INCIDENTS_LIST_SK)),
                  IndexSpec(n.INCIDENTS_CLOSED_INDEX, Key(n.INCIDENTS_CLOSED_PK), Key(n.INCIDENTS_CLOSED_SK))),
         ttl_attribute=n.TTL_ATTRIBUTE),
-    n.T_DETECTION: TableSpec(n.T_DETECTION, Key(n.PK), Key(n.SK), ttl_attribute=n.TTL_ATTRIBUTE),
+    # regional: only the home region's detection function reads its working state, beside the regional
+    # stream (replica regions fail over reads of incidents, not detection); its writes are most of a
+    # storm's, and a replica would bill each of them again
+    n.T_DETECTION: TableSpec(n.T_DETECTION, Key(n.PK), Key(n.SK), ttl_attribute=n.TTL_ATTRIBUTE,
+                             global_table=False),
     n.T_CONTROL: TableSpec(n.T_CONTROL, Key(n.PK), Key(n.SK), ttl_attribute=n.TTL_ATTRIBUTE),
     n.T_IDEMPOTENCY: TableSpec(n.T_IDEMPOTENCY, Key(n.IDEMPOTENCY_PK), ttl_attribute="expiration",
                                global_table=False),

@@ -108,8 +108,8 @@ class DynamoEventStore(EventStore):
             n.INCIDENTS_PK: state.incident_id, "version": state.version,
             "state": packed(state.stored_json()),
             n.INCIDENTS_LIST_PK: n.INCIDENTS_LIST_PARTITION, n.INCIDENTS_LIST_SK: f"{opened}#{state.incident_id}",
-            "status": state.status.value, "severity": state.severity, "services": state.services or None,
-            "head_hash": state.last_hash,
+            # readable in the console beside the compressed state; each byte is billed on every append
+            "status": state.status.value, "severity": state.severity,
         }
         if state.awaits_archive:  # sparse index: only incidents the archiver still has to visit
             item[n.INCIDENTS_CLOSED_PK] = n.INCIDENTS_CLOSED_PARTITION
