@@ -69,9 +69,9 @@ bench-diagnosis: $(STAMP)
 
 # cost per million alerts and per incident from measured unit counts (the demo scenarios; STORM=2000 for an
 # all-distinct storm, REPEATS=20000 for a repeat-heavy one in gen_storm.py's shape; REPEATS=200000 SPAN=3600 is
-# gen_storm.py's default storm, ~8 min)
+# gen_storm.py's default storm, ~4 min; PER_REQUEST= alerts per webhook, default 100)
 cost: $(STAMP)
-	$(BIN)/python -m benchmarks.cost $(if $(STORM),--storm $(STORM)) $(if $(REPEATS),--repeats $(REPEATS)) $(if $(SPAN),--span $(SPAN))
+	$(BIN)/python -m benchmarks.cost $(if $(STORM),--storm $(STORM)) $(if $(REPEATS),--repeats $(REPEATS)) $(if $(SPAN),--span $(SPAN)) $(if $(PER_REQUEST),--per-request $(PER_REQUEST))
 
 # the API: status-read latency under 50 concurrent clients (prints figures); schemathesis with many examples
 .PHONY: bench-api fuzz-api
