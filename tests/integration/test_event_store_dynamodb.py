@@ -72,6 +72,29 @@ def test_the_projection_is_stored_compressed_and_one_stored_as_plain_json_still_
     assert store.get_state(iid).version == state.version + 1 and check_chain(store, iid, state.version + 1) == []
 
 
+def test_a_diagnosed_incident_stores_its_outline_and_every_container_reads_the_whole_diagnosis(store, local_stack):
+    from incident_commander.models.incident import fold
+    from incident_commander.store.archive import read_verified
+    from incident_commander.store.port import append_with_retry
+
+    from tests.unit.test_store_projection import diagnose, propose
+
+    iid = new_id("outline")
+    open_incident(store, iid)
+    diagnose(store, iid)
+    cold = DynamoEventStore(store.events_table, store.incidents_table, local_stack.client("dynamodb"))
+    append_with_retry(cold, iid, lambda _s: [propose("llm")])  # onto a head it never folded
+    item = local_stack.client("dynamodb").get_item(TableName=store.incidents_table,
+                                                    Key={n.INCIDENTS_PK: {"S": iid}})["Item"]
+    stored = json.loads(zlib.decompress(item["state"]["B"]))
+    assert stored["outlined"] and [len(hs) for hs in stored["hypotheses"].values()] == [1, 1, 1, 1]
+    assert len(item["state"]["B"]) < 1024 and not stored["decision"]["votes"]  # one write unit
+    other = DynamoEventStore(store.events_table, store.incidents_table, local_stack.client("dynamodb"))
+    assert read_verified(other, iid, other.get_head(iid))[1].ok
+    whole, folded = other.get_state(iid), fold(iid, other.read(iid))
+    assert (whole.hypotheses, whole.decision) == (folded.hypotheses, folded.decision) and len(whole.decision.ranked) == 5
+
+
 # --- tampering, done with the table's own API -----------------------------------------------------
 @pytest.fixture()
 def chain(store, local_stack):

@@ -220,3 +220,29 @@ def test_a_changed_outline_is_named_by_verification_and_an_archived_incident_kee
     head = store.get_head("i1")
     assert not head.outlined and len(head.decision.ranked) == 5 and len(head.hypotheses["memory"]) == 5
     assert read_verified(store, "i1", head, archive)[1].ok
+
+
+def propose(agent: str) -> NewEvent:
+    """An agent's ranked hypotheses with evidence, as its diagnosis step appends them."""
+    from incident_commander.models.diagnosis import Category, Evidence, Hypothesis
+    from incident_commander.models.events import HypothesesProposed
+
+    late = [Hypothesis(category=Category.NETWORK, service="svc-9", confidence=0.5 - r / 10, summary="late",
+                       evidence=[Evidence(kind="alert", ref="k0001", detail="seen")]) for r in range(3)]
+    return NewEvent.of(EventType.HYPOTHESES_PROPOSED, HypothesesProposed(agent=agent, hypotheses=late), AT,
+                       f"agent:{agent}", f"h-{agent}")
+
+
+def test_an_agent_appending_onto_an_outline_it_never_folded_stores_a_projection_that_verifies(store):
+    """A diagnoser's append lands on the outline `get_head` gives when its container does not know the
+    version (another agent appended meanwhile): what it stores is still the outline of the fold.
+    (`states` here keeps whole projections; the DynamoDB test reads the stored item.)"""
+    from incident_commander.store.port import append_with_retry
+
+    diagnose(store, "i1")
+    cold = other_container(store)
+    append_with_retry(cold, "i1", lambda _s: [propose("llm")])
+    head = cold.get_head("i1")
+    assert head.outlined and len(head.hypotheses["llm"]) == 1 and not head.hypotheses["llm"][0].evidence
+    assert read_verified(cold, "i1", head)[1].ok
+    assert other_container(store).get_state("i1").hypotheses == fold("i1", store.read("i1")).hypotheses

@@ -138,9 +138,10 @@ class IncidentState(BaseModel):
         """The diagnosis as lists and writers need it: each agent's top hypothesis and the decision,
         without evidence, causal paths, ranking and votes. A diagnosed incident's whole diagnosis is
         8-20 KB of JSON, rewritten (twice, in its transaction) by every later append; the events hold
-        it, and `get_state` folds it back."""
-        if not (self.hypotheses or self.decision) or self.outlined:
-            return self
+        it, and `get_state` folds it back. A function of the content alone: an append onto an outline
+        (a writer that did not fold this version) adds whole hypotheses, which are outlined again."""
+        if not (self.hypotheses or self.decision):
+            return self.model_copy(update={"outlined": False}) if self.outlined else self
         bare = {"evidence": [], "causal_path": []}
         decision = self.decision.model_copy(update={
             "ranked": [], "votes": [],
