@@ -14,6 +14,7 @@ from incident_commander.detection.ports import InMemoryDetectionStore, Recording
 from incident_commander.detection.records import encode as to_records
 from incident_commander.detection.state import AlertRecord
 from incident_commander.ingest import parse
+from incident_commander.models.incident import fold
 from incident_commander.store.memory import InMemoryEventStore
 from incident_commander.topology import Topology
 
@@ -154,6 +155,21 @@ def test_regrouping_moves_a_symptom_to_the_incident_of_the_service_that_fails_by
     payments = by_service[frozenset({"payments"})]
     assert [i["type"] for i in events.read_items(payments.incident_id)][-1] == "alerts.detached"
     assert payments.services == ["payments"] and payments.alert_deliveries == 1
+
+
+
+def test_an_incident_whose_naming_alert_moved_away_is_renamed_after_one_it_holds():
+    eng, events, _ = engine(topology=FRONT)
+    eng.process(alerts(("NoRequestsReceived", "ads")), "b1")  # the symptom opens it and names it
+    eng.process(alerts(("KubePodNotReady", "payments"), at=T0 + timedelta(seconds=60)), "b2")
+    (state,) = events.states.values()
+    assert state.title == "NoRequestsReceived on ads"
+    eng.process(alerts(("KubePodCrashLooping", "ads"), at=T0 + timedelta(seconds=120)), "b3")
+    by_service = {frozenset(v.service for v in s.alerts.values()): s for s in events.states.values()}
+    assert set(by_service) == {frozenset({"payments"}), frozenset({"ads"})}
+    payments = by_service[frozenset({"payments"})]
+    assert payments.title == "KubePodNotReady on payments"  # not the ads symptom it no longer holds
+    assert fold(payments.incident_id, events.read(payments.incident_id)).title == payments.title
 
 
 # --- dedup, status changes, flapping -------------------------------------------------------------

@@ -82,6 +82,11 @@ class _Pending:
     opened_at: datetime | None = None  # when detection opened it: the alert (or tick) that met the threshold
 
 
+def _title(name: str, service: str | None, label: str | None, scope: str) -> str:
+    """An incident's title: the alert that names it, on its service."""
+    return f"{name} on {service or label or scope}"
+
+
 def correlation_scope(alert: Alert, topo: Topology) -> str:
     """Alerts on services of one topology component correlate across sources and clusters; others
     correlate within their source's own scope (cluster, account and region)."""
@@ -335,7 +340,7 @@ class DetectionEngine:
         p.opened_at = max(filter(None, [clock, inc.first_at]))
         refs = [AlertRef.model_validate(h) for h in inc.held]
         first = next((r for r in refs if r.reason.rule != "held"), refs[0])
-        p.opened = IncidentOpened(scope=scope, title=f"{first.name} on {first.service or first.service_label or scope}",
+        p.opened = IncidentOpened(scope=scope, title=_title(first.name, first.service, first.service_label, scope),
                                   severity=max((r.severity for r in refs), key=lambda s: Severity(s).rank),
                                   first_alert_at=inc.first_at)
         p.attached = refs + p.attached
@@ -440,7 +445,8 @@ class DetectionEngine:
             if source.opened:
                 self._append(source.id, [NewEvent.of(
                     EventType.ALERTS_DETACHED,
-                    AlertsDetached(keys=keys, to_incident=target.id, reason=why.detail),
+                    AlertsDetached(keys=keys, to_incident=target.id, reason=why.detail,
+                                   title=self._title_after(source, set(keys))),
                     moved[-1].received_at, ACTOR, f"{batch_id}/detached/{target.id}/{service}")])
                 source.recorded -= len(moved)
             else:
@@ -475,6 +481,18 @@ class DetectionEngine:
                     rec.incident_id = target.id
                     touched[(r.source, r.key)] = rec
             result.moved += n
+
+    def _title_after(self, inc: OpenIncident, leaving: set[str]) -> str | None:
+        """The incident's title once `leaving` moved away, when it named one of them: the earliest
+        alert that stays names it then (None: the title still names an alert it holds)."""
+        state = self.events.get_state(inc.id)
+        if state is None:
+            return None
+        stay = sorted((v for k, v in state.alerts.items() if k not in leaving), key=attrgetter("first_received_at"))
+        titles = [_title(v.name, v.service, v.service_label, state.scope) for v in stay]
+        if not titles or state.title in titles:
+            return None
+        return next((t for v, t in zip(stay, titles, strict=True) if (v.reason or {}).get("rule") != "held"), titles[0])
 
     def _refs_on(self, inc: OpenIncident, service: str) -> list[AlertRef]:
         if not inc.opened:

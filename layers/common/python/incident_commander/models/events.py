@@ -109,6 +109,7 @@ class AlertsDetached(EventData):
     keys: list[str]
     to_incident: str
     reason: str = ""
+    title: str | None = None  # the incident's new title, when the alert that named it moved away
 
 
 class AlertsUpdated(EventData):

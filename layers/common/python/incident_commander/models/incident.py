@@ -255,6 +255,8 @@ def apply(state: IncidentState, event: StoredEvent) -> IncidentState:
         s.services = [x for x in s.services if any(v.service == x for v in s.alerts.values())]
         s.alerts_listed = len(s.alerts)
         s.alerts_started_at = min((v.starts_at for v in s.alerts.values() if v.starts_at), default=None)
+        if d.get("title"):
+            s.title = d["title"]
     elif t == EventType.SEVERITY_CHANGED:
         s.severity = d["severity"]
     elif t == EventType.DIAGNOSIS_STARTED:
