@@ -15,6 +15,8 @@ from typing import Any
 
 from . import aws
 
+_JITTER = random.Random()  # its own generator: background retries leave the global one alone
+
 MAX_RECORDS_PER_CALL = 500  # PutRecords limits: 500 records and 5 MiB per call
 MAX_BYTES_PER_CALL = 5 * 1024 * 1024
 
@@ -63,7 +65,7 @@ class AlertStreamWriter:
                 code = failed[0][1].get("ErrorCode")
                 todo = [rec for rec, _ in failed]
                 if attempt < self.attempts - 1:
-                    self.sleep(min(1.0, 0.05 * 2 ** attempt) * (0.5 + random.random() / 2))
+                    self.sleep(min(1.0, 0.05 * 2 ** attempt) * (0.5 + _JITTER.random() / 2))
             if todo:
                 raise StreamWriteError(len(todo), code)
         return len(records)

@@ -26,6 +26,8 @@ from ..models.incident import IncidentState, apply, fold, needs_alerts
 from ..timeutil import iso, parse_iso, utcnow
 from .hashing import GENESIS, canonical_data, event_hash
 
+_JITTER = random.Random()  # its own generator: background retries leave the global one alone
+
 MAX_EVENTS_PER_APPEND = 25  # DynamoDB transactions hold 100 items: event + marker each, + projection
 DEFAULT_ATTEMPTS = 20
 BACKOFF_CAP_S = 0.25
@@ -286,7 +288,7 @@ def append_with_retry(store: EventStore, incident_id: str,
                 stats["conflicts"] = stats.get("conflicts", 0) + 1
             if attempt == attempts - 1:
                 raise
-            time.sleep(min(BACKOFF_CAP_S, 0.004 * (2 ** attempt)) * random.random())
+            time.sleep(min(BACKOFF_CAP_S, 0.004 * (2 ** attempt)) * _JITTER.random())
             # the state the failed write returned, even after the sleep: measured against re-reading
             # (benchmarks/event_store.py, 8 writers on one incident) it halves the conflicts per append
             state = exc.current if exc.current is not None else store.get_head(incident_id)
