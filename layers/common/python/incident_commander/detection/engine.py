@@ -34,6 +34,7 @@ from ..models.events import (
     IncidentOpened,
     NewEvent,
 )
+from ..models.incident import IncidentState
 from ..store.port import EventStore, append_with_retry
 from ..symptoms import classify
 from ..topology import Topology
@@ -85,6 +86,16 @@ class _Pending:
 def _title(name: str, service: str | None, label: str | None, scope: str) -> str:
     """An incident's title: the alert that names it, on its service."""
     return f"{name} on {service or label or scope}"
+
+
+def _title_after(state: IncidentState, leaving: set[str]) -> str | None:
+    """The incident's title once `leaving` moved away, when it named one of them: the earliest alert
+    that stays names it then (None: the title still names an alert it holds)."""
+    stay = sorted((v for k, v in state.alerts.items() if k not in leaving), key=attrgetter("first_received_at"))
+    titles = [_title(v.name, v.service, v.service_label, state.scope) for v in stay]
+    if not titles or state.title in titles:
+        return None
+    return next((t for v, t in zip(stay, titles, strict=True) if (v.reason or {}).get("rule") != "held"), titles[0])
 
 
 def correlation_scope(alert: Alert, topo: Topology) -> str:
@@ -434,7 +445,8 @@ class DetectionEngine:
                 continue
             if target.roots is not None and any(not set(target.roots) & g.explain(service, k) for k in mark.kinds):
                 continue
-            refs = self._refs_on(source, service)
+            held = self.events.get_state(source.id) if source.opened else None  # its alert views, read once
+            refs = self._refs_on(source, held, service)
             if not refs:
                 continue
             why = GroupingReason(rule="regrouped", score=1.0,
@@ -446,7 +458,7 @@ class DetectionEngine:
                 self._append(source.id, [NewEvent.of(
                     EventType.ALERTS_DETACHED,
                     AlertsDetached(keys=keys, to_incident=target.id, reason=why.detail,
-                                   title=self._title_after(source, set(keys))),
+                                   title=_title_after(held, set(keys)) if held else None),
                     moved[-1].received_at, ACTOR, f"{batch_id}/detached/{target.id}/{service}")])
                 source.recorded -= len(moved)
             else:
@@ -482,22 +494,11 @@ class DetectionEngine:
                     touched[(r.source, r.key)] = rec
             result.moved += n
 
-    def _title_after(self, inc: OpenIncident, leaving: set[str]) -> str | None:
-        """The incident's title once `leaving` moved away, when it named one of them: the earliest
-        alert that stays names it then (None: the title still names an alert it holds)."""
-        state = self.events.get_state(inc.id)
-        if state is None:
-            return None
-        stay = sorted((v for k, v in state.alerts.items() if k not in leaving), key=attrgetter("first_received_at"))
-        titles = [_title(v.name, v.service, v.service_label, state.scope) for v in stay]
-        if not titles or state.title in titles:
-            return None
-        return next((t for v, t in zip(stay, titles, strict=True) if (v.reason or {}).get("rule") != "held"), titles[0])
-
-    def _refs_on(self, inc: OpenIncident, service: str) -> list[AlertRef]:
+    @staticmethod
+    def _refs_on(inc: OpenIncident, state: IncidentState | None, service: str) -> list[AlertRef]:
+        """The alerts on `service` a candidate holds, or an opened incident (`state`, with its views)."""
         if not inc.opened:
             return [AlertRef.model_validate(h) for h in inc.held if h.get("service") == service]
-        state = self.events.get_state(inc.id)
         if state is None:
             return []
         return [AlertRef(key=v.key, source=v.source, name=v.name, service=v.service, service_label=v.service_label,

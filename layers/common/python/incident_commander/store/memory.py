@@ -7,11 +7,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..models.events import EventType, StoredEvent
+from ..models.events import StoredEvent
 from ..models.incident import IncidentState, fold
 from .port import ConcurrencyError, EventStore, Page, StoreUnavailable, from_item, to_item
-
-_DIAGNOSIS = frozenset({EventType.DIAGNOSIS_STARTED, EventType.HYPOTHESES_PROPOSED, EventType.CONSENSUS_REACHED})
 
 
 class InMemoryEventStore(EventStore):
@@ -63,9 +61,7 @@ class InMemoryEventStore(EventStore):
             if not state.alerts_read:
                 state = state.model_copy(update={"alerts": current.alerts if current else {}})
             if state.outlined:
-                whole = current if current is not None and not current.outlined and not any(
-                    e.type in _DIAGNOSIS for e in events) else fold(
-                    incident_id, [from_item(by_seq[k]) for k in sorted(by_seq)])
+                whole = fold(incident_id, [from_item(by_seq[k]) for k in sorted(by_seq)])
                 state = state.model_copy(update={"hypotheses": whole.hypotheses, "decision": whole.decision,
                                                  "outlined": False})
             self.states[incident_id] = state
