@@ -8,7 +8,7 @@ import os
 
 from aws_lambda_powertools import Logger
 from incident_commander import names
-from incident_commander.adapters.dynamodb import unmarshal
+from incident_commander.adapters.dynamodb import event_item
 from incident_commander.adapters.eventbridge import EventBridgePublisher
 from incident_commander.store.changes import publish
 
@@ -20,7 +20,7 @@ _publisher: EventBridgePublisher | None = None
 def handler(event, context):
     global _publisher
     _publisher = _publisher or EventBridgePublisher(os.environ[names.ENV_EVENT_BUS])
-    changes = [(r["dynamodb"]["SequenceNumber"], unmarshal(r["dynamodb"]["NewImage"]))
+    changes = [(r["dynamodb"]["SequenceNumber"], event_item(r["dynamodb"]["NewImage"]))
                for r in event["Records"] if r["eventName"] == "INSERT"]
     failed = publish(changes, _publisher)
     if failed:

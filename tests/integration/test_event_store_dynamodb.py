@@ -10,7 +10,7 @@ import zlib
 import pytest
 from incident_commander import names as n
 from incident_commander import wiring as w
-from incident_commander.adapters.dynamodb import DynamoEventStore, marshal, unmarshal
+from incident_commander.adapters.dynamodb import DynamoEventStore, event_attributes, event_item
 from incident_commander.local.cli import main as cli
 from incident_commander.local.moto_dynamodb import PATCH_TARGETS
 from incident_commander.models.events import EventType, MonitoringStarted, NewEvent
@@ -72,6 +72,31 @@ def test_the_projection_is_stored_compressed_and_one_stored_as_plain_json_still_
     assert store.get_state(iid).version == state.version + 1 and check_chain(store, iid, state.version + 1) == []
 
 
+def test_events_are_stored_packed_and_one_stored_as_plain_strings_still_reads_and_verifies(store, local_stack):
+    from incident_commander.adapters.dynamodb import marshal
+    from incident_commander.models.events import AlertRef, AlertsAttached, GroupingReason
+    from incident_commander.store.port import to_item
+
+    iid = new_id("packed")
+    open_incident(store, iid)
+    refs = [AlertRef(key=f"{i:016x}", source="alertmanager", name="HighErrorRate", service="checkout",
+                     status="firing", severity="critical", starts_at=AT, received_at=AT, title="5xx above 5% " * 3,
+                     reason=GroupingReason(rule="scope-time", detail="same scope, 12s from its nearest alert"))
+            for i in range(3)]
+    stored, _ = store.append(iid, 1, [NewEvent.of(EventType.ALERTS_ATTACHED, AlertsAttached(alerts=refs), AT,
+                                                  "agent:detection", "batch/1")])
+    ddb = local_stack.client("dynamodb")
+    key = {n.EVENTS_PK: {"S": iid}, n.EVENTS_SK: {"N": "2"}}
+    raw = ddb.get_item(TableName=store.events_table, Key=key)["Item"]
+    plain = marshal(to_item(stored[0]))
+    assert set(raw["data"]) == {"B"} and len(raw["hash"]["B"]) == len(raw["prev_hash"]["B"]) == 32
+    size = sum(len(k) + len(next(iter(v.values()))) for k, v in raw.items())
+    assert size < 1024 < sum(len(k) + len(next(iter(v.values()))) for k, v in plain.items())  # 1 write unit, not 2
+    assert event_item(raw) == to_item(stored[0])  # exactly what was hashed
+    ddb.put_item(TableName=store.events_table, Item=plain)  # as written before events were packed
+    assert store.read_items(iid)[1] == to_item(stored[0]) and check_chain(store, iid, 2) == []
+
+
 def test_a_diagnosed_incident_stores_its_outline_and_every_container_reads_the_whole_diagnosis(store, local_stack):
     from incident_commander.models.incident import fold
     from incident_commander.store.archive import read_verified
@@ -110,10 +135,10 @@ def chain(store, local_stack):
         return {n.EVENTS_PK: {"S": iid}, n.EVENTS_SK: {"N": str(seq)}}
 
     def get(seq: int) -> dict:
-        return unmarshal(ddb.get_item(TableName=table, Key=key(seq))["Item"])
+        return event_item(ddb.get_item(TableName=table, Key=key(seq))["Item"])
 
     def put(item: dict) -> None:
-        ddb.put_item(TableName=table, Item=marshal(item))
+        ddb.put_item(TableName=table, Item=event_attributes(item))
 
     return iid, ddb, table, key, get, put
 

@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from incident_commander import names as n
 from incident_commander import wiring as w
-from incident_commander.adapters.dynamodb import DynamoEventStore, marshal
+from incident_commander.adapters.dynamodb import DynamoEventStore, event_attributes, marshal
 from incident_commander.api.app import build_app
 from incident_commander.api.roles import AuthConfig
 from incident_commander.config import Settings
@@ -45,7 +45,7 @@ def regions(local_stack):
 
 def replicate(home: DynamoEventStore, replica: DynamoEventStore, iid: str) -> None:
     for item in home.read_items(iid):
-        replica.ddb.put_item(TableName=replica.events_table, Item=marshal(item))
+        replica.ddb.put_item(TableName=replica.events_table, Item=event_attributes(item))
     state = home.get_state(iid)
     replica.ddb.put_item(TableName=replica.incidents_table, Item=marshal(home._projection_item(state)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,6 +37,40 @@ def unmarshal(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+HASHES = ("prev_hash", "hash")
+
+
+def event_attributes(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An event item as the events table stores it: `data` packed and the hashes as their 32 bytes.
+    A typical event then fits one write unit, which it pays twice in its append's transaction and
+    again in every replica region. `event_item` gives back exactly the item that was hashed."""
+    out = dict(item)
+    out["data"] = packed(item["data"])
+    for k in HASHES:
+        v = out.get(k)
+        if isinstance(v, str) and len(v) == 64:
+            out[k] = bytes.fromhex(v)
+    return marshal(out)
+
+
+def event_item(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored event's item (an events-table item or a stream image), whichever way it was stored:
+    attributes written as plain strings (before packing, or by hand) read as they are."""
+    item = unmarshal({k: v for k, v in attrs.items() if k != "data" and k not in HASHES})
+    if "data" in attrs:
+        data = unpacked(attrs["data"])
+        item["data"] = data.decode() if isinstance(data, bytes) else data
+    for k in HASHES:
+        if k in attrs:
+            item[k] = _binary(attrs[k]["B"]).hex() if "B" in attrs[k] else attrs[k]["S"]
+    return item
+
+
+def _binary(value: bytes | str) -> bytes:
+    """A binary attribute: bytes from boto3, base64 text in a Lambda event's stream image."""
+    return base64.b64decode(value) if isinstance(value, str) else value
+
+
 def region_unavailable(exc: BaseException) -> bool:
     """A failure of the region rather than of the request: network, 5xx, or throttling that
     outlasted botocore's retries. Readers fail over on these (store.failover)."""
@@ -54,9 +89,9 @@ def packed(text: str) -> bytes:
     return zlib.compress(text.encode(), 6)
 
 
-def unpacked(attr: dict[str, Any]) -> bytes | str:
+def unpacked(attr: Mapping[str, Any]) -> bytes | str:
     """The JSON of a `packed` attribute, or of a plain string one written before."""
-    return zlib.decompress(attr["B"]) if "B" in attr else attr["S"]
+    return zlib.decompress(_binary(attr["B"])) if "B" in attr else attr["S"]
 
 
 def _stored(attr: dict[str, Any]) -> IncidentState:
@@ -97,7 +132,7 @@ class DynamoEventStore(EventStore):
         while True:
             with self._region():
                 r = self.ddb.query(**kwargs)
-            out.extend(unmarshal(i) for i in r.get("Items", []))
+            out.extend(event_item(i) for i in r.get("Items", []))
             if "LastEvaluatedKey" not in r:
                 return out
             kwargs["ExclusiveStartKey"] = r["LastEvaluatedKey"]
@@ -120,7 +155,7 @@ class DynamoEventStore(EventStore):
                 state: IncidentState) -> list[StoredEvent] | None:
         items: list[dict[str, Any]] = []
         for e in events:
-            items.append({"Put": {"TableName": self.events_table, "Item": marshal(to_item(e)),
+            items.append({"Put": {"TableName": self.events_table, "Item": event_attributes(to_item(e)),
                                   "ConditionExpression": "attribute_not_exists(#pk)",
                                   "ExpressionAttributeNames": {"#pk": n.EVENTS_PK}}})
         markers = [e for e in events if e.idempotency_key]
@@ -171,7 +206,7 @@ class DynamoEventStore(EventStore):
                 got = self.ddb.get_item(TableName=self.events_table, ConsistentRead=True,
                                         Key={n.EVENTS_PK: {"S": incident_id}, n.EVENTS_SK: {"N": str(seq)}})
             if "Item" in got:  # gone only once archived and expired
-                out.append(from_item(unmarshal(got["Item"])))
+                out.append(from_item(event_item(got["Item"])))
         return out
 
     # --- maintenance: repair and retention --------------------------------------------------------
@@ -180,7 +215,7 @@ class DynamoEventStore(EventStore):
             if item[n.EVENTS_PK] != incident_id:
                 raise ValueError(f"event {item.get('seq')} belongs to {item[n.EVENTS_PK]}, not {incident_id}")
             with self._region():
-                self.ddb.put_item(TableName=self.events_table, Item=marshal(item))
+                self.ddb.put_item(TableName=self.events_table, Item=event_attributes(item))
 
     def delete_items(self, incident_id: str, seqs: Sequence[int]) -> None:
         for seq in seqs:
@@ -211,9 +246,10 @@ class DynamoEventStore(EventStore):
                     self.ddb.update_item(
                         TableName=self.events_table,
                         Key={n.EVENTS_PK: {"S": incident_id}, n.EVENTS_SK: {"N": str(int(item["seq"]))}},
-                        UpdateExpression="SET #ttl = :t", ConditionExpression="#hash = :h",
+                        UpdateExpression="SET #ttl = :t", ConditionExpression="#hash IN (:h, :s)",  # packed, or as before
                         ExpressionAttributeNames={"#ttl": n.TTL_ATTRIBUTE, "#hash": "hash"},
-                        ExpressionAttributeValues={**ttl, ":h": {"S": item["hash"]}})
+                        ExpressionAttributeValues={**ttl, ":h": {"B": bytes.fromhex(item["hash"])},
+                                                   ":s": {"S": item["hash"]}})
             except self.ddb.exceptions.ConditionalCheckFailedException:
                 continue  # already gone, or not the event that was archived: left alone
             marked += 1

@@ -81,7 +81,8 @@ class KinesisPump:
     def _deliver_table(self, spec: w.TableStreamConsumerSpec, arn: str, shard_id: str,
                        records: list[dict[str, Any]]) -> None:
         def event(batch: list[dict[str, Any]]) -> dict[str, Any]:
-            return {"Records": [{**r, "dynamodb": {**r["dynamodb"], "ApproximateCreationDateTime":
+            return {"Records": [{**r, "dynamodb": {**{k: _on_the_wire(v) for k, v in r["dynamodb"].items()},
+                                                   "ApproximateCreationDateTime":
                                                    _epoch(r["dynamodb"]["ApproximateCreationDateTime"])},
                                  "eventSourceARN": arn} for r in batch]}
 
@@ -212,3 +213,14 @@ def _epoch(value: Any) -> float:
 
 def _iso(value: Any) -> str:
     return _dt(value).isoformat()
+
+
+def _on_the_wire(value: Any) -> Any:
+    """A stream record's attribute values as Lambda's JSON event carries them: binary as base64."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: _on_the_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_on_the_wire(v) for v in value]
+    return value
