@@ -286,6 +286,40 @@ def test_repeats_after_diagnosis_are_written_by_a_tick_once_the_storm_stops():
     assert state.alert_deliveries == 4 and eng.store.pending == {}
 
 
+def test_alerts_joining_after_diagnosis_are_listed_with_the_next_count_write_not_one_append_each():
+    eng, events, wf = engine({"settle_quiet_seconds": 0, "settle_max_seconds": 0})
+    eng.process(alerts(("HighRequestErrorRate", "api")), "b0")
+    (iid,) = wf.started  # diagnosed at once
+    version = events.get_head(iid).version
+    for i in range(1, 6):  # five new alerts on the same service, one a batch, within 300 s
+        at = T0 + timedelta(seconds=20 * i)
+        eng.process(alerts((f"Late{i}", "api"), at=at), f"b{i}")
+    assert events.get_head(iid).version == version and len(events.get_state(iid).alerts) == 1  # no append yet
+    assert eng.store.record("alertmanager", alerts((f"Late{1}", "api"))[0].key).incident_id == iid  # placed
+    assert eng.tick(T0 + timedelta(seconds=301)) == []
+    state = events.get_state(iid)
+    assert events.get_head(iid).version == version + 1  # one append lists all five
+    assert sorted(v.name for v in state.alerts.values()) == ["HighRequestErrorRate", "Late1", "Late2", "Late3",
+                                                             "Late4", "Late5"]
+    assert state.alert_deliveries == 6 and all(v.status == "firing" for v in state.alerts.values())
+    assert not any(i.deferred for scope in eng.store.scopes for i in eng.store.scope(scope).incidents)
+
+
+def test_an_alert_waiting_to_be_listed_is_listed_before_its_status_change():
+    eng, events, wf = engine({"settle_quiet_seconds": 0, "settle_max_seconds": 0})
+    eng.process(alerts(("HighRequestErrorRate", "api")), "b0")
+    (iid,) = wf.started
+    eng.process(alerts(("LateAlert", "api"), at=T0 + timedelta(seconds=10)), "b1")
+    assert "LateAlert" not in {v.name for v in events.get_state(iid).alerts.values()}
+    resolved = am_alert("LateAlert", "api", T0 + timedelta(seconds=20), status="resolved")
+    eng.process(parse("alertmanager", am_body(resolved), T0 + timedelta(seconds=20)), "b2")
+    state = events.get_state(iid)
+    late = next(v for v in state.alerts.values() if v.name == "LateAlert")
+    assert late.status == "resolved" and state.alert_deliveries == 3
+    types = [e.type.value for e in events.read(iid)][-2:]
+    assert types == ["alerts.attached", "alerts.updated"]
+
+
 # --- thresholds ---------------------------------------------------------------------------------
 def test_severity_floor_and_resolved_first_are_noise():
     eng, events, _ = engine()

@@ -60,8 +60,9 @@ class DetectionConfig(BaseModel):
     max_alerts_sampled: int = Field(200, ge=0, description="past that, alerts bringing a new service or name")
     # Alertmanager's own group_interval: each write is an append (event, projection, marker in one
     # transaction, replicated), and one a minute per incident was a third of the storm's write units
-    count_flush_seconds: int = Field(300, ge=0, description="repeats alone update the timeline's counts at most this "
-                                                           "often (always before diagnosis); 0: every batch")
+    count_flush_seconds: int = Field(300, ge=0, description="repeats alone update the timeline's counts, and alerts "
+                                                           "joining after diagnosis are listed, at most this often "
+                                                           "(always before diagnosis); 0: every batch")
     max_open_incidents: int = Field(500, ge=1, description="open incidents tracked per scope; the oldest close past it")
 
 

@@ -125,6 +125,7 @@ class DetectionEngine:
                                                                               "attempt": attempt})
         self._floor = Severity(self.cfg.severity_floor).rank
         self.index = index if index is not None else IndexCache()  # alert index entries this (warm) container knows to be current
+        self._in_hand: dict[tuple[str, str], AlertRecord] = {}  # index entries of the scope being processed
 
     # ------------------------------------------------------------------------------------------
     def process(self, alerts: Iterable[Alert | Incoming], batch_id: str) -> BatchResult:
@@ -159,6 +160,7 @@ class DetectionEngine:
         for scope in due_scopes:
             state = self.store.load_scope(scope)
             version = state.version
+            self._in_hand = {}
             state.clock = max(filter(None, [state.clock, now]))
             res = BatchResult()
             pending: dict[str, _Pending] = defaultdict(_Pending)
@@ -188,6 +190,7 @@ class DetectionEngine:
         read = self.store.get_alerts([k for k in wanted if k not in index])  # only what this container did not write
         IndexCache.record(index, read.values())
         records.update(read)
+        self._in_hand = records
         pending: dict[str, _Pending] = defaultdict(_Pending)
         by_id = {i.id: i for i in state.incidents}
         touched: dict[tuple[str, str], AlertRecord] = {}
@@ -230,11 +233,12 @@ class DetectionEngine:
                     starts_at=item.starts_at, deliveries=1, noise_reason=why)
                 result.noise += 1
                 continue
-            inc = self._correlate(alert, state, by_id, topo, pending, result, anchored)
+            inc, later = self._correlate(alert, state, by_id, topo, pending, result, anchored)
             # later copies of this alert in the same batch are repeats of this record
             records[(item.source, item.key)] = touched[(item.source, item.key)] = AlertRecord(
                 source=item.source, key=item.key, incident_id=inc.id, status=item.status,
-                last_received_at=item.received_at, starts_at=item.starts_at, deliveries=1)
+                last_received_at=item.received_at, starts_at=item.starts_at, deliveries=1,
+                ref=later.model_dump(mode="json") if later else None)
 
         self._write_events(pending, batch_id, result, by_id)
         for inc, service in anchored:
@@ -252,8 +256,9 @@ class DetectionEngine:
 
     def _correlate(self, alert: Alert, state: ScopeState, by_id: dict[str, OpenIncident], topo: Topology,
                    pending: dict[str, _Pending], result: BatchResult,
-                   anchored: list[tuple[OpenIncident, str]]) -> OpenIncident:
-        """Place a new firing alert: join the best incident or open a candidate; record why."""
+                   anchored: list[tuple[OpenIncident, str]]) -> tuple[OpenIncident, AlertRef | None]:
+        """Place a new firing alert: join the best incident or open a candidate; record why. Returns the
+        incident and, when the alert is to be listed later (it joined after diagnosis started), its ref."""
         service, label = topo.resolve_hints(alert.service_hints)
         symptom = classify(alert.name, alert.title)
         cand = Candidate(service=service, label=label, namespace=alert.labels.get("namespace"), name=alert.name,
@@ -296,11 +301,15 @@ class DetectionEngine:
                 inc.held_omitted += 1
             self._maybe_open(inc, state.clock, state.scope, p)
         elif self._record(inc, novel):
+            if inc.dispatched:  # after diagnosis started: listed with the incident's next append
+                inc.deferred.append([alert.source, alert.key])
+                result.attached += 1
+                return inc, ref
             p.attached.append(ref)
         else:
             p.omitted += 1
         result.attached += 1
-        return inc
+        return inc, None
 
     def _record(self, inc: OpenIncident, novel: bool) -> bool:
         """Whether to list the alert in the timeline: the first N, then only alerts that bring a new
@@ -370,7 +379,7 @@ class DetectionEngine:
         if not inc.dispatched:
             quiet = inc.last_received_at + timedelta(seconds=self.cfg.settle_quiet_seconds)
             return min(quiet, inc.first_at + timedelta(seconds=self.cfg.settle_max_seconds))
-        if inc.unflushed:
+        if inc.unflushed or inc.deferred:
             return (inc.flushed_at or inc.last_received_at) + timedelta(seconds=self.cfg.count_flush_seconds)
         return None
 
@@ -396,6 +405,7 @@ class DetectionEngine:
             at = p.at or p.opened.first_alert_at  # type: ignore[union-attr]
             if inc is not None:
                 inc.flushed_at = at
+                p.attached = self._take_deferred(inc) + p.attached
             evs: list[NewEvent] = []
             if p.opened is not None:
                 evs.append(NewEvent.of(EventType.INCIDENT_OPENED, p.opened, p.opened_at or p.opened.first_alert_at, ACTOR,
@@ -415,13 +425,29 @@ class DetectionEngine:
             self._append(incident_id, evs)
 
     def _flush_counts(self, inc: OpenIncident, why: str, at: datetime | None) -> None:
-        """Write the repeats counted but not yet recorded (before diagnosis, or when forgotten)."""
-        if inc.unflushed and inc.opened:
+        """Write the repeats counted but not yet recorded, and list the alerts waiting to be (before
+        diagnosis, every count_flush_seconds, or when forgotten)."""
+        if (inc.unflushed or inc.deferred) and inc.opened:
             at = at or inc.last_received_at
-            self._append(inc.id, [NewEvent.of(EventType.ALERTS_ATTACHED, AlertsAttached(deliveries=inc.unflushed),
-                                              at, ACTOR, f"{why}/{inc.id}/{inc.deliveries}")])
+            refs = self._take_deferred(inc)
+            chunks = [refs[i:i + 200] for i in range(0, len(refs), 200)] or [[]]
+            self._append(inc.id, [NewEvent.of(EventType.ALERTS_ATTACHED,
+                                              AlertsAttached(alerts=chunk, deliveries=inc.unflushed if i == 0 else 0),
+                                              at, ACTOR, f"{why}/{inc.id}/{inc.deliveries}" + (f"/{i}" if i else ""))
+                                  for i, chunk in enumerate(chunks)])
             inc.unflushed = 0
             inc.flushed_at = at
+
+    def _take_deferred(self, inc: OpenIncident) -> list[AlertRef]:
+        """The refs of the alerts `inc` lists later, from their index entries (in hand, or read), in
+        the order they joined; the incident no longer waits to list them."""
+        if not inc.deferred:
+            return []
+        keys = [(k[0], k[1]) for k in inc.deferred]
+        missing = [k for k in keys if k not in self._in_hand]
+        found = {**self.store.get_alerts(missing), **self._in_hand} if missing else self._in_hand
+        inc.deferred = []
+        return [AlertRef.model_validate(r.ref) for k in keys if (r := found.get(k)) is not None and r.ref]
 
     def _append(self, incident_id: str, evs: list[NewEvent]) -> None:
         for start in range(0, len(evs), 20):

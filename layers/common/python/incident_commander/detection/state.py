@@ -50,6 +50,10 @@ class OpenIncident(BaseModel):
     pending_due: datetime | None = None  # when a tick must look at it again, as written to the pending list
     held: list[dict] = Field(default_factory=list)  # alert refs of a candidate, until it opens
     held_omitted: int = 0  # candidate alerts past the recording cap
+    # [source, key] of alerts that joined after diagnosis started and are not listed yet: listed with the
+    # incident's next append (its counts at most every count_flush_seconds, a status change, forgetting
+    # it); their refs wait in their own index entries (AlertRecord.ref), which are written anyway
+    deferred: list[list[str]] = Field(default_factory=list)
 
 
 class ScopeState(BaseModel):
@@ -81,6 +85,7 @@ class AlertRecord:
     # ("<shard>|<partition key>", sequence) of the batch that wrote it: an entry whose origin is past its
     # scope's watermark was written by a batch that never saved the scope, and is not trusted
     origin: tuple[str, int] | None = None
+    ref: dict | None = None  # its AlertRef (JSON) while its incident lists it later (OpenIncident.deferred)
 
     def to_json(self) -> str:
         return orjson.dumps({"source": self.source, "key": self.key, "status": self.status,
@@ -88,7 +93,8 @@ class AlertRecord:
                              "changes": self.changes, "flapping": self.flapping, "deliveries": self.deliveries,
                              "starts_at": self.starts_at, "noise_reason": self.noise_reason,
                              # a Kinesis sequence number (~56 digits) is past JSON's 64-bit integers: a string
-                             "origin": [self.origin[0], str(self.origin[1])] if self.origin else None}).decode()
+                             "origin": [self.origin[0], str(self.origin[1])] if self.origin else None,
+                             **({"ref": self.ref} if self.ref else {})}).decode()
 
     @classmethod
     def from_json(cls, text: str | bytes) -> AlertRecord:
@@ -98,7 +104,8 @@ class AlertRecord:
                    last_received_at=_dt(d["last_received_at"]), incident_id=d.get("incident_id"),
                    changes=[_dt(c) for c in changes] if changes else [], flapping=bool(d.get("flapping")),
                    deliveries=int(d.get("deliveries") or 0), starts_at=_dt(starts) if starts else None,
-                   noise_reason=d.get("noise_reason"), origin=(d["origin"][0], int(d["origin"][1])) if d.get("origin") else None)
+                   noise_reason=d.get("noise_reason"), origin=(d["origin"][0], int(d["origin"][1])) if d.get("origin") else None,
+                   ref=d.get("ref"))
 
 
 def _dt(value: str) -> datetime:
