@@ -74,6 +74,7 @@ def dollars(text: str) -> float:
 
 
 def test_play_watch_the_cost_rise_and_approve(served, browser):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -98,11 +99,12 @@ def test_play_watch_the_cost_rise_and_approve(served, browser):
     assert re.fullmatch(r"\d\d:\d\d", text("mttr"))
 
     WebDriverWait(browser, 120).until(lambda b: b.find_element(By.ID, "approve").is_displayed())
-    assert browser.find_element(By.ID, "stage-decision").get_attribute("data-state") == "active"
-    assert "ESCALATE" in text("decision-summary")
-    assert "detected" in text("response-times")
+    # the page re-renders every poll (500 ms): read what it shows once it shows it, whatever re-rendered
+    settled = WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,))
+    settled.until(lambda b: b.find_element(By.ID, "stage-decision").get_attribute("data-state") == "active"
+                  and "ESCALATE" in text("decision-summary") and "detected" in text("response-times"))
     browser.save_screenshot(str(ARTIFACTS / "dashboard-escalated.png"))
-    incident_id = browser.find_element(By.ID, "detail").get_attribute("data-id")
+    incident_id = settled.until(lambda b: b.find_element(By.ID, "detail").get_attribute("data-id"))
 
     browser.get(f"{served}/dashboard/?poll=500&role=viewer&incident={incident_id}")  # a viewer sees, cannot answer
     wait.until(lambda b: "responders may answer" in text("decision-outcome"))
