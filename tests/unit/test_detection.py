@@ -120,6 +120,7 @@ def test_an_alert_naming_a_dependency_is_about_that_link():
     eng.process(alerts(("HighQueueConsumerLag", "ledger")), "b1")
     eng.process(alerts(("HighRequestErrorRate", "search"), at=T0 + timedelta(seconds=10)), "b2")
     eng.process(alerts(("HighRequestErrorRate", "shop"), at=T0 + timedelta(seconds=20)), "b3")
+    eng.tick(T0 + timedelta(minutes=10))  # settled: what joined within list_seconds is listed
     groups = partition(events)
     assert len(groups) == 2 and sorted(len(g) for g in groups) == [1, 2]
 
@@ -303,6 +304,23 @@ def test_alerts_joining_after_diagnosis_are_listed_with_the_next_count_write_not
                                                              "Late4", "Late5"]
     assert state.alert_deliveries == 6 and all(v.status == "firing" for v in state.alerts.values())
     assert not any(i.deferred for scope in eng.store.scopes for i in eng.store.scope(scope).incidents)
+
+
+def test_before_diagnosis_joining_alerts_are_listed_every_list_seconds_and_all_at_diagnosis():
+    eng, events, wf = engine()  # list_seconds 30, settle 90 s quiet / 300 s at most
+    eng.process(alerts(("HighRequestErrorRate", "api")), "b0")
+    (iid,) = events.states
+    opened = events.get_head(iid).version  # opened at once, with its first alert
+    assert len(events.get_state(iid).alerts) == 1
+    for i in range(1, 6):  # a new alert every 5 s: batched, not one append each
+        eng.process(alerts((f"Join{i}", "api"), at=T0 + timedelta(seconds=5 * i)), f"b{i}")
+    assert events.get_head(iid).version == opened
+    eng.process(alerts(("Join6", "api"), at=T0 + timedelta(seconds=30)), "b6")  # 30 s after the last write
+    assert events.get_head(iid).version == opened + 1 and len(events.get_state(iid).alerts) == 7  # all six, one append
+    eng.process(alerts(("Join7", "api"), at=T0 + timedelta(seconds=35)), "b7")
+    assert len(events.get_state(iid).alerts) == 7 and not wf.started
+    eng.tick(T0 + timedelta(seconds=35 + 91))  # quiet: diagnosis lists what waits before it starts
+    assert wf.started and len(events.get_state(iid).alerts) == 8 and events.get_state(iid).alert_deliveries == 8
 
 
 def test_an_alert_waiting_to_be_listed_is_listed_before_its_status_change():

@@ -56,6 +56,7 @@ def test_hard_pressure_hands_the_tail_back_and_redelivery_loses_nothing():
     # Lambda retries from the lowest failed sequence number, once the pressure is gone
     tail = {"Records": [r for r in records if r["kinesis"]["sequenceNumber"] >= failed[0]]}
     assert on_kinesis(tail, eng, guard=MemoryGuard(1000, rss=Rss(100))) == {"batchItemFailures": []}
+    eng.tick(T0 + timedelta(minutes=10))  # settled: every incident diagnosed, all it waited to list listed
     delivered = sum(len(s.alerts) for s in events.states.values())
     assert delivered == 12 and sum(s.alert_deliveries for s in events.states.values()) == 12
     # the same batch again (a duplicate delivery) changes nothing

@@ -63,6 +63,9 @@ class DetectionConfig(BaseModel):
     count_flush_seconds: int = Field(300, ge=0, description="repeats alone update the timeline's counts, and alerts "
                                                            "joining after diagnosis are listed, at most this often "
                                                            "(always before diagnosis); 0: every batch")
+    list_seconds: int = Field(30, ge=0, description="alerts joining an open incident before its diagnosis are listed "
+                                                     "in its timeline at most this often (its opening, a status change "
+                                                     "and diagnosis list them at once); 0: with the batch that brings them")
     max_open_incidents: int = Field(500, ge=1, description="open incidents tracked per scope; the oldest close past it")
 
 

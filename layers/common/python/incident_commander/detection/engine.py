@@ -125,7 +125,9 @@ class DetectionEngine:
                                                                               "attempt": attempt})
         self._floor = Severity(self.cfg.severity_floor).rank
         self.index = index if index is not None else IndexCache()  # alert index entries this (warm) container knows to be current
-        self._in_hand: dict[tuple[str, str], AlertRecord] = {}  # index entries of the scope being processed
+        # index entries of the scope being processed: the batch's, and those this container wrote (as stored)
+        self._in_hand: dict[tuple[str, str], AlertRecord] = {}
+        self._cached: dict[tuple[str, str], str] = {}
 
     # ------------------------------------------------------------------------------------------
     def process(self, alerts: Iterable[Alert | Incoming], batch_id: str) -> BatchResult:
@@ -160,7 +162,7 @@ class DetectionEngine:
         for scope in due_scopes:
             state = self.store.load_scope(scope)
             version = state.version
-            self._in_hand = {}
+            self._in_hand, self._cached = {}, {}
             state.clock = max(filter(None, [state.clock, now]))
             res = BatchResult()
             pending: dict[str, _Pending] = defaultdict(_Pending)
@@ -190,7 +192,7 @@ class DetectionEngine:
         read = self.store.get_alerts([k for k in wanted if k not in index])  # only what this container did not write
         IndexCache.record(index, read.values())
         records.update(read)
-        self._in_hand = records
+        self._in_hand, self._cached = records, index
         pending: dict[str, _Pending] = defaultdict(_Pending)
         by_id = {i.id: i for i in state.incidents}
         touched: dict[tuple[str, str], AlertRecord] = {}
@@ -241,6 +243,10 @@ class DetectionEngine:
                 ref=later.model_dump(mode="json") if later else None)
 
         self._write_events(pending, batch_id, result, by_id)
+        if anchored:  # regrouping moves alerts an incident has listed: list what waits first
+            for inc in state.incidents:
+                if inc.opened and not inc.dispatched and inc.deferred:
+                    self._flush_counts(inc, "regroup", state.clock)
         for inc, service in anchored:
             self._pull_to_anchor(state, inc, service, topo, batch_id, touched, result)
         stamp = fresh[-1].origin if fresh else None  # any fresh origin: above its watermark until saved
@@ -300,12 +306,10 @@ class DetectionEngine:
             else:
                 inc.held_omitted += 1
             self._maybe_open(inc, state.clock, state.scope, p)
-        elif self._record(inc, novel):
-            if inc.dispatched:  # after diagnosis started: listed with the incident's next append
-                inc.deferred.append([alert.source, alert.key])
-                result.attached += 1
-                return inc, ref
-            p.attached.append(ref)
+        elif self._record(inc, novel):  # listed with the incident's next append (see _cadence)
+            inc.deferred.append([alert.source, alert.key])
+            result.attached += 1
+            return inc, ref
         else:
             p.omitted += 1
         result.attached += 1
@@ -371,23 +375,39 @@ class DetectionEngine:
 
     def _due(self, inc: OpenIncident) -> datetime | None:
         """When a tick must look at the incident next: to open a candidate that has lasted, to diagnose
-        it once settled, or to write counts of repeats; None when nothing is waiting."""
+        it once settled, or to write what waits (alerts to list, repeats' counts); None when nothing is waiting."""
         if not inc.opened:
             if self.cfg.open_min_seconds and inc.qualifying and inc.firing:
                 return inc.first_at + timedelta(seconds=self.cfg.open_min_seconds)
             return None
-        if not inc.dispatched:
-            quiet = inc.last_received_at + timedelta(seconds=self.cfg.settle_quiet_seconds)
-            return min(quiet, inc.first_at + timedelta(seconds=self.cfg.settle_max_seconds))
-        if inc.unflushed or inc.deferred:
-            return (inc.flushed_at or inc.last_received_at) + timedelta(seconds=self.cfg.count_flush_seconds)
-        return None
+        return min(filter(None, [self._settle_due(inc), self._write_due(inc)]), default=None)
+
+    def _settle_due(self, inc: OpenIncident) -> datetime | None:
+        """When an opened incident is to be diagnosed (None: it was)."""
+        if inc.dispatched:
+            return None
+        quiet = inc.last_received_at + timedelta(seconds=self.cfg.settle_quiet_seconds)
+        return min(quiet, inc.first_at + timedelta(seconds=self.cfg.settle_max_seconds))
+
+    def _write_due(self, inc: OpenIncident) -> datetime | None:
+        """When a diagnosed incident's waiting alerts and counts are to be written by a tick. Before
+        diagnosis no tick is needed: batches list waiting alerts every `list_seconds` while alerts
+        come, and diagnosis (at most `settle_quiet_seconds` after the last) lists everything."""
+        if not inc.dispatched or not (inc.deferred or inc.unflushed):
+            return None
+        return (inc.flushed_at or inc.last_received_at) + self._cadence(inc)
+
+    def _cadence(self, inc: OpenIncident) -> timedelta:
+        """How often an opened incident's timeline is written when nothing forces it (a status change,
+        diagnosis, regrouping): alerts joining it every `list_seconds` before diagnosis, alerts and
+        repeats' counts every `count_flush_seconds` otherwise — not once per batch."""
+        listing = inc.deferred and not inc.dispatched
+        return timedelta(seconds=self.cfg.list_seconds if listing else self.cfg.count_flush_seconds)
 
     def _write_events(self, pending: dict[str, _Pending], batch_id: str, result: BatchResult,
                       by_id: dict[str, OpenIncident] | None = None) -> None:
         """Append what the batch did to each incident. Repeats alone only add to a count, which is
         written at most every `count_flush_seconds` (and always before diagnosis and when forgotten)."""
-        flush = timedelta(seconds=self.cfg.count_flush_seconds)
         for incident_id, p in pending.items():
             inc = (by_id or {}).get(incident_id)
             if inc is not None:
@@ -397,7 +417,7 @@ class DetectionEngine:
                 if inc.opened and p.opened is None:
                     inc.unflushed += p.deliveries
                     if not (p.attached or p.changes or p.omitted) and p.at is not None and \
-                            inc.flushed_at is not None and p.at - inc.flushed_at < flush:
+                            inc.flushed_at is not None and p.at - inc.flushed_at < self._cadence(inc):
                         continue
                     p.deliveries, inc.unflushed = inc.unflushed, 0
             if p.opened is None and not (inc is not None and inc.opened) and self.events.get_head(incident_id) is None:
@@ -444,8 +464,11 @@ class DetectionEngine:
         if not inc.deferred:
             return []
         keys = [(k[0], k[1]) for k in inc.deferred]
-        missing = [k for k in keys if k not in self._in_hand]
-        found = {**self.store.get_alerts(missing), **self._in_hand} if missing else self._in_hand
+        found = {k: self._in_hand.get(k) or (AlertRecord.from_json(self._cached[k]) if k in self._cached else None)
+                 for k in keys}
+        missing = [k for k, r in found.items() if r is None]
+        if missing:
+            found.update(self.store.get_alerts(missing))
         inc.deferred = []
         return [AlertRef.model_validate(r.ref) for k in keys if (r := found.get(k)) is not None and r.ref]
 
@@ -538,13 +561,13 @@ class DetectionEngine:
         look at) in step with what each incident waits for."""
         clock = state.clock
         for inc in state.incidents:
-            due = self._due(inc)
-            if due is not None and clock is not None and clock >= due and inc.opened:
-                if not inc.dispatched:
+            settle, write = self._settle_due(inc), self._write_due(inc)
+            if clock is not None and inc.opened:
+                if settle is not None and clock >= settle:
                     self._dispatch(inc, result, clock)
-                else:
+                elif write is not None and clock >= write:
                     self._flush_counts(inc, "flush", clock)
-                due = self._due(inc)
+            due = self._due(inc)
             self._pend(inc, state.scope, due, clock)
 
     def _pend(self, inc: OpenIncident, scope: str, due: datetime | None, clock: datetime | None = None) -> None:
