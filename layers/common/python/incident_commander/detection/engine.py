@@ -264,7 +264,7 @@ class DetectionEngine:
                    pending: dict[str, _Pending], result: BatchResult,
                    anchored: list[tuple[OpenIncident, str]]) -> tuple[OpenIncident, AlertRef | None]:
         """Place a new firing alert: join the best incident or open a candidate; record why. Returns the
-        incident and, when the alert is to be listed later (it joined after diagnosis started), its ref."""
+        incident and, when the alert is to be listed later (it joined an open incident), its ref."""
         service, label = topo.resolve_hints(alert.service_hints)
         symptom = classify(alert.name, alert.title)
         cand = Candidate(service=service, label=label, namespace=alert.labels.get("namespace"), name=alert.name,
@@ -406,8 +406,9 @@ class DetectionEngine:
 
     def _write_events(self, pending: dict[str, _Pending], batch_id: str, result: BatchResult,
                       by_id: dict[str, OpenIncident] | None = None) -> None:
-        """Append what the batch did to each incident. Repeats alone only add to a count, which is
-        written at most every `count_flush_seconds` (and always before diagnosis and when forgotten)."""
+        """Append what the batch did to each incident. Alerts joining an open incident and repeats only
+        add to what it waits to write, written on its cadence (`_cadence`) unless something forces it
+        (opening, a status change, an omitted alert), and always before diagnosis and when forgotten."""
         for incident_id, p in pending.items():
             inc = (by_id or {}).get(incident_id)
             if inc is not None:
@@ -445,8 +446,8 @@ class DetectionEngine:
             self._append(incident_id, evs)
 
     def _flush_counts(self, inc: OpenIncident, why: str, at: datetime | None) -> None:
-        """Write the repeats counted but not yet recorded, and list the alerts waiting to be (before
-        diagnosis, every count_flush_seconds, or when forgotten)."""
+        """Write the repeats counted but not yet recorded, and list the alerts waiting to be (at
+        diagnosis, on the incident's cadence, before regrouping, when it is forgotten)."""
         if (inc.unflushed or inc.deferred) and inc.opened:
             at = at or inc.last_received_at
             refs = self._take_deferred(inc)

@@ -50,9 +50,10 @@ class OpenIncident(BaseModel):
     pending_due: datetime | None = None  # when a tick must look at it again, as written to the pending list
     held: list[dict] = Field(default_factory=list)  # alert refs of a candidate, until it opens
     held_omitted: int = 0  # candidate alerts past the recording cap
-    # [source, key] of alerts that joined after diagnosis started and are not listed yet: listed with the
-    # incident's next append (its counts at most every count_flush_seconds, a status change, forgetting
-    # it); their refs wait in their own index entries (AlertRecord.ref), which are written anyway
+    # [source, key] of alerts that joined the open incident and are not listed yet: listed with its next
+    # append (every list_seconds before diagnosis and all at diagnosis, every count_flush_seconds after;
+    # a status change, regrouping, forgetting it); their refs wait in their own index entries
+    # (AlertRecord.ref), which are written anyway
     deferred: list[list[str]] = Field(default_factory=list)
 
 
