@@ -296,7 +296,7 @@ def test_alerts_joining_after_diagnosis_are_listed_with_the_next_count_write_not
         at = T0 + timedelta(seconds=20 * i)
         eng.process(alerts((f"Late{i}", "api"), at=at), f"b{i}")
     assert events.get_head(iid).version == version and len(events.get_state(iid).alerts) == 1  # no append yet
-    assert eng.store.record("alertmanager", alerts((f"Late{1}", "api"))[0].key).incident_id == iid  # placed
+    assert eng.store.record("alertmanager", alerts(("Late1", "api"))[0].key).incident_id == iid  # placed
     assert eng.tick(T0 + timedelta(seconds=301)) == []
     state = events.get_state(iid)
     assert events.get_head(iid).version == version + 1  # one append lists all five

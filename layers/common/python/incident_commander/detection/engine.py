@@ -98,6 +98,15 @@ def _title_after(state: IncidentState, leaving: set[str]) -> str | None:
     return next((t for v, t in zip(stay, titles, strict=True) if (v.reason or {}).get("rule") != "held"), titles[0])
 
 
+def _listing(refs: list[AlertRef], deliveries: int, omitted: int, at: datetime, key: str) -> list[NewEvent]:
+    """`alerts.attached` events listing `refs`, 200 an event, the counts on the first (keys `key/0`,
+    `key/1`...); none when there is nothing to list or count."""
+    chunks = [refs[i:i + 200] for i in range(0, len(refs), 200)] or [[]]
+    return [NewEvent.of(EventType.ALERTS_ATTACHED, AlertsAttached(alerts=chunk, deliveries=deliveries if i == 0 else 0,
+                                                                  omitted=omitted if i == 0 else 0), at, ACTOR, f"{key}/{i}")
+            for i, chunk in enumerate(chunks) if chunk or (i == 0 and (deliveries or omitted))]
+
+
 def correlation_scope(alert: Alert, topo: Topology) -> str:
     """Alerts on services of one topology component correlate across sources and clusters; others
     correlate within their source's own scope (cluster, account and region)."""
@@ -300,6 +309,7 @@ class DetectionEngine:
         p.at = alert.received_at
         p.deliveries += 1
         p.counted += 1
+        later = None
         if not inc.opened:
             if len(inc.held) < self.cfg.max_alerts_recorded:
                 inc.held.append(ref.model_dump(mode="json"))
@@ -308,12 +318,11 @@ class DetectionEngine:
             self._maybe_open(inc, state.clock, state.scope, p)
         elif self._record(inc, novel):  # listed with the incident's next append (see _cadence)
             inc.deferred.append([alert.source, alert.key])
-            result.attached += 1
-            return inc, ref
+            later = ref
         else:
             p.omitted += 1
         result.attached += 1
-        return inc, None
+        return inc, later
 
     def _record(self, inc: OpenIncident, novel: bool) -> bool:
         """Whether to list the alert in the timeline: the first N, then only alerts that bring a new
@@ -432,14 +441,7 @@ class DetectionEngine:
                 evs.append(NewEvent.of(EventType.INCIDENT_OPENED, p.opened, p.opened_at or p.opened.first_alert_at, ACTOR,
                                        f"{batch_id}/opened"))
                 result.incidents_opened.append(incident_id)
-            chunks = [p.attached[i:i + 200] for i in range(0, len(p.attached), 200)] or [[]]
-            for i, chunk in enumerate(chunks):
-                if chunk or (i == 0 and (p.deliveries or p.omitted)):
-                    evs.append(NewEvent.of(
-                        EventType.ALERTS_ATTACHED,
-                        AlertsAttached(alerts=chunk, deliveries=p.deliveries if i == 0 else 0,
-                                       omitted=p.omitted if i == 0 else 0),
-                        at, ACTOR, f"{batch_id}/attached/{i}"))
+            evs += _listing(p.attached, p.deliveries, p.omitted, at, f"{batch_id}/attached")
             if p.changes:
                 evs.append(NewEvent.of(EventType.ALERTS_UPDATED, AlertsUpdated(changes=p.changes), at, ACTOR,
                                        f"{batch_id}/updated"))
@@ -450,12 +452,8 @@ class DetectionEngine:
         diagnosis, on the incident's cadence, before regrouping, when it is forgotten)."""
         if (inc.unflushed or inc.deferred) and inc.opened:
             at = at or inc.last_received_at
-            refs = self._take_deferred(inc)
-            chunks = [refs[i:i + 200] for i in range(0, len(refs), 200)] or [[]]
-            self._append(inc.id, [NewEvent.of(EventType.ALERTS_ATTACHED,
-                                              AlertsAttached(alerts=chunk, deliveries=inc.unflushed if i == 0 else 0),
-                                              at, ACTOR, f"{why}/{inc.id}/{inc.deliveries}" + (f"/{i}" if i else ""))
-                                  for i, chunk in enumerate(chunks)])
+            self._append(inc.id, _listing(self._take_deferred(inc), inc.unflushed, 0, at,
+                                          f"{why}/{inc.id}/{inc.deliveries}"))
             inc.unflushed = 0
             inc.flushed_at = at
 
